@@ -1,0 +1,55 @@
+# Falcon operator — every install step lives here so that a fresh clone works.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+FALCON := $(VENV)/bin/falcon
+DATA ?= ../shared/datasets/falcon
+BENCH_OUT ?= bench/results/paper
+BENCH_SEEDS ?= 20
+STAMP := $(VENV)/.installed
+# one BLAS thread per process: the GP fits are small, and the benchmark runs processes in parallel
+export OPENBLAS_NUM_THREADS := 1
+export OMP_NUM_THREADS := 1
+
+.PHONY: help venv demo test unit lint typecheck bench bench-loo bench-quick clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(STAMP) ## create .venv and install the project with dev tools
+
+demo: $(STAMP) ## run a Falcon search on the embedded default (a shipped target table)
+	$(FALCON) replay --target bert-large --trials 15 --seed 0
+
+test: $(STAMP) lint typecheck unit ## lint, type-check and run every test
+
+unit: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP) ## ruff
+	$(VENV)/bin/ruff check operator trial-runner tests
+	$(VENV)/bin/ruff format --check operator trial-runner tests
+
+typecheck: $(STAMP) ## mypy --strict on both packages
+	$(VENV)/bin/mypy
+
+bench: $(STAMP) ## paper-data benchmark: every method, 8 targets, 20 seeds, 6/15/30 trials
+	@test -d $(DATA)/models || { echo "error: $(DATA) is not a Falcon-layout directory (set DATA=...)"; exit 2; }
+	$(FALCON) bench --data $(DATA) --trials 6,15,30 --seeds $(BENCH_SEEDS) --out $(BENCH_OUT)
+
+bench-loo: $(STAMP) ## validation protocol: each source table in turn is the target (defaults were tuned here)
+	$(FALCON) bench --data $(DATA) --loo --trials 6,15,30 --seeds $(BENCH_SEEDS) --out bench/results/loo
+
+bench-quick: $(STAMP) ## a 3-seed benchmark for a quick look
+	$(FALCON) bench --data $(DATA) --trials 6,15,30 --seeds 3 --out bench/results/quick
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
