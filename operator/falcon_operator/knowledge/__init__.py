@@ -1,0 +1,1 @@
+"""Offline knowledge: KOPs, KOP resource curves, PCA pruning, source tables, region trees."""

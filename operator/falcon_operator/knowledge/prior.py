@@ -1,0 +1,126 @@
+"""Priors for one model in one space, drawn from the knowledge base.
+
+Two sources of prior knowledge, used in this order:
+
+1. **Source tables** (when the knowledge base's tables are indexed in the search space): the mean
+   over the source models, optionally re-weighted towards the sources the target resembles
+   (``source_weights``).
+2. **KOP resource curves** (any space whose knobs the curves name): for every key operator of the
+   model, the mean of its curves' responses at the configuration, weighted by the operator's share
+   of running time. Operators the knowledge base has never seen are reported and skipped; if none
+   is known, every known operator counts equally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from falcon_operator.knowledge.base import Knowledge
+from falcon_operator.knowledge.kops import select_kops
+from falcon_operator.search.space import Space
+
+Array = NDArray[np.float64]
+
+
+@dataclass
+class Prior:
+    """Prior mean and spread over a space's indices for one model profile."""
+
+    knowledge: Knowledge
+    space: Space
+    profile: Mapping[str, float] = field(default_factory=dict)
+    kop_threshold: float | None = None
+
+    def __post_init__(self) -> None:
+        threshold = self.kop_threshold or self.knowledge.settings.kop_threshold
+        self.kops = select_kops(self.profile, kop_threshold=threshold) if self.profile else []
+        known = set(self.knowledge.operators)
+        self.unseen = [op for op in self.kops if op not in known]
+        matrix = self.knowledge.source_matrix(self.space)
+        self.source_names: list[str] = matrix[0] if matrix else []
+        self.sources: Array | None = None
+        if matrix is not None:
+            self.sources = np.where(np.isnan(matrix[1]), 0.0, matrix[1])
+        self._curve_terms = self._curve_weights()
+        self._cache: Array | None = None
+
+    @property
+    def kind(self) -> str:
+        return "source-tables" if self.sources is not None else "kop-curves"
+
+    def _curve_weights(self) -> list[tuple[float, list[object]]]:
+        names = set(self.space.names)
+        terms: list[tuple[float, list[object]]] = []
+        ops = [op for op in self.kops if op not in self.unseen] or self.knowledge.operators
+        weights = {op: self.profile.get(op, 1.0) for op in ops}
+        total = sum(weights.values()) or 1.0
+        for op in ops:
+            curves = [c for c in self.knowledge.curves_of(op) if {c.knob1, c.knob2} <= names]
+            if curves:
+                terms.append((weights[op] / total, list(curves)))
+        return terms
+
+    #: spaces up to this size get their curve prior computed once and cached (8 bytes a cell)
+    cache_limit: int = 4_000_000
+
+    def curve_mean(self, idx: NDArray[np.int64]) -> Array:
+        """KOP-curve prior at ``idx`` (cached over the whole space when it is small enough)."""
+        if self.space.size <= self.cache_limit:
+            if self._cache is None:
+                self._cache = np.concatenate(
+                    [
+                        self._curve_mean(c)
+                        for c in np.array_split(
+                            np.arange(self.space.size), max(self.space.size // 65536, 1)
+                        )
+                    ]
+                )
+            return np.asarray(self._cache[idx], dtype=float)
+        return self._curve_mean(idx)
+
+    def _curve_mean(self, idx: NDArray[np.int64]) -> Array:
+        out = np.zeros(idx.size)
+        cache: dict[str, NDArray[np.object_]] = {}
+
+        def column(name: str) -> NDArray[np.object_]:
+            if name not in cache:
+                cache[name] = self.space.values_of(idx, name)
+            return cache[name]
+
+        for weight, curves in self._curve_terms:
+            part = np.zeros(idx.size)
+            for c in curves:
+                part += c.values(column(c.knob1), column(c.knob2))  # type: ignore[attr-defined]
+            out += weight * part / len(curves)
+        return out if self._curve_terms else np.ones(idx.size)
+
+    def mean(self, idx: NDArray[np.int64], *, source_weights: Array | None = None) -> Array:
+        if self.sources is None:
+            return self.curve_mean(idx)
+        rows = self.sources[:, idx]
+        if source_weights is None:
+            return np.asarray(rows.mean(0), dtype=float)
+        return np.asarray(source_weights @ rows, dtype=float)
+
+    def spread(self) -> float:
+        """Typical spread of a model around the prior mean (std across sources, mean over cells)."""
+        if self.sources is None or len(self.sources) < 2:
+            return 0.1
+        return float(self.sources.std(0).mean())
+
+    def source_fit(self, idx: NDArray[np.int64], y: Array) -> tuple[Array, Array] | None:
+        """How well a scaled copy of each source explains observations ``y`` at ``idx``.
+
+        Returns ``(b, sse)``: per source the least-squares scale ``b`` (``y ≈ b · source``) and
+        the sum of squared residuals in the sources' units. None without source tables.
+        """
+        if self.sources is None:
+            return None
+        ys = self.sources[:, idx]
+        b = np.maximum((ys @ y) / np.maximum((ys * ys).sum(1), 1e-12), 1e-12)
+        sse = ((y[None, :] / b[:, None] - ys) ** 2).sum(1)
+        return b, np.asarray(sse, dtype=float)

@@ -1,0 +1,204 @@
+"""Falcon's MCTS-BO: Monte Carlo tree search over knowledge-defined regions, BO inside a region.
+
+One suggestion is made in three steps, all recomputed from the history (the strategy keeps no
+state, so a restarted operator rebuilds it from the recorded trials):
+
+1. **Surrogate.** A GP on the residual between the observations and the knowledge base's prior
+   mean (the source tables, re-weighted towards the sources the target's own trials resemble;
+   or the KOP resource curves when no table fits the space).
+2. **Selection (MCTS).** From the root of the region tree (model → KOPs → KOP-RC good/bad
+   regions), pick a child by UCT: value = the best acquisition inside the child relative to the
+   best anywhere, plus ``c_uct · sqrt(ln(N_parent + 1) / (n_child + 1))``. Ties go left, to the
+   region the knowledge calls good (exploit); the bonus sends the search right (explore) into
+   regions it has visited less.
+3. **BO in the leaf.** Expected improvement × probability of feasibility, over the leaf's
+   configurations that are neither tried nor pending. Before any success the acquisition is the
+   posterior mean (pure exploitation of the prior).
+
+``n > 1`` suggestions use a Kriging believer: each pick joins the data at its posterior mean.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from falcon_operator.knowledge.base import Knowledge
+from falcon_operator.knowledge.prior import Prior
+from falcon_operator.search.acquisition import expected_improvement, feasibility
+from falcon_operator.search.records import History
+from falcon_operator.search.space import Space
+from falcon_operator.search.strategy import SearchState, Strategy, search_state
+from falcon_operator.search.surrogate import PriorGP, SurrogateSettings
+from falcon_operator.search.tree import Node, RegionTree, TreeSettings, build_tree
+
+Array = NDArray[np.float64]
+Index = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class FalconSettings:
+    """Tuning of MCTS-BO (documented in docs/algorithm.md)."""
+
+    #: weight of the UCT exploration bonus (0: follow the acquisition alone)
+    c_uct: float = 0.05
+    #: temperature of the source re-weighting (0: plain mean of the sources; 1: the plain
+    #: Bayesian posterior). Chosen by leave-one-source-out validation (docs/algorithm.md).
+    source_temperature: float = 10.0
+    #: EI's improvement margin, in objective units
+    xi: float = 0.0
+    #: optional stop: the best EI left is below this fraction of the best objective
+    stop_ei_fraction: float = 1e-3
+    #: trials before the optional stop may fire
+    stop_min_trials: int = 6
+    #: key-operator threshold; None: the knowledge base's
+    kop_threshold: float | None = None
+    #: candidates scored per chunk (bounds memory on large spaces)
+    chunk: int = 32768
+    tree: TreeSettings = field(default_factory=TreeSettings)
+    surrogate: SurrogateSettings = field(default_factory=SurrogateSettings)
+
+
+@dataclass
+class _Scan:
+    """Per-leaf best candidate and the acquisition scale, from one pass over the space."""
+
+    best_idx: NDArray[np.int64]
+    best_acq: Array
+    top: float
+
+
+class FalconStrategy(Strategy):
+    """MCTS-BO over the region tree built for the model's operator profile."""
+
+    name = "falcon"
+
+    def __init__(
+        self,
+        space: Space,
+        knowledge: Knowledge,
+        *,
+        profile: Mapping[str, float] | None = None,
+        seed: int = 0,
+        settings: FalconSettings | None = None,
+    ) -> None:
+        super().__init__(space, seed=seed)
+        self.settings = settings or FalconSettings()
+        self.prior = Prior(knowledge, space, dict(profile or {}), self.settings.kop_threshold)
+        kops = self.prior.kops or knowledge.operators
+        self.tree: RegionTree = build_tree(
+            space, knowledge, kops, dict(profile or {}), settings=self.settings.tree
+        )
+
+    # -- knowledge re-weighting ------------------------------------------------------------------
+    def source_weights(self, state: SearchState) -> Array | None:
+        """Posterior over "the target is a scaled copy of source s, plus the sources' noise"."""
+        temp = self.settings.source_temperature
+        fit = self.prior.source_fit(state.ok_idx, state.ok_y) if state.ok_idx.size >= 2 else None
+        if fit is None or temp <= 0:
+            return None
+        sse = fit[1]
+        logw = -sse / (2 * self.prior.spread() ** 2 * temp)
+        w = np.exp(logw - logw.max())
+        return np.asarray(w / w.sum(), dtype=float)
+
+    def surrogate(self, state: SearchState, extra: Sequence[tuple[int, float]] = ()) -> PriorGP:
+        weights = self.source_weights(state)
+
+        def prior(idx: Index) -> Array:
+            return self.prior.mean(idx, source_weights=weights)
+
+        idx = np.concatenate([state.ok_idx, np.array([i for i, _ in extra], dtype=np.int64)])
+        y = np.concatenate([state.ok_y, np.array([v for _, v in extra], dtype=float)])
+        settings = self.settings.surrogate
+        return PriorGP(self.space.encode, prior, settings=settings, seed=self.seed).fit(idx, y)
+
+    # -- acquisition over the whole space, chunk by chunk ------------------------------------------
+    def _scan(self, state: SearchState, gp: PriorGP, excluded: set[int]) -> _Scan:
+        n_leaves = len(self.tree.leaves)
+        best_idx = np.full(n_leaves, -1, dtype=np.int64)
+        best_acq = np.full(n_leaves, -np.inf)
+        has_ok = state.ok_y.size > 0
+        incumbent = float(state.ok_y.max()) if has_ok else 0.0
+        ok_x = self.space.encode(state.ok_idx)
+        bad_x = self.space.encode(state.bad_idx)
+        for chunk in self.space.iter_chunks(self.settings.chunk):
+            if excluded:
+                chunk = chunk[~np.isin(chunk, np.fromiter(excluded, dtype=np.int64))]
+            if chunk.size == 0:
+                continue
+            mu, sd = gp.predict(chunk)
+            acq = expected_improvement(mu, sd, incumbent, xi=self.settings.xi) if has_ok else mu
+            if state.bad_idx.size:
+                acq = acq * feasibility(self.space.encode(chunk), ok_x, bad_x)
+            leaves = self.tree.leaf_ids(self.space.codes(chunk))
+            for leaf in np.unique(leaves):
+                sel = leaves == leaf
+                j = int(np.argmax(acq[sel]))
+                if acq[sel][j] > best_acq[leaf]:
+                    best_acq[leaf] = acq[sel][j]
+                    best_idx[leaf] = chunk[sel][j]
+        finite = best_acq[np.isfinite(best_acq)]
+        return _Scan(best_idx, best_acq, float(finite.max()) if finite.size else 0.0)
+
+    def _visits(self, indices: list[int]) -> NDArray[np.int64]:
+        counts = np.zeros(len(self.tree.leaves), dtype=np.int64)
+        if indices:
+            ids = self.tree.leaf_ids(self.space.codes(np.array(indices, dtype=np.int64)))
+            np.add.at(counts, ids[ids >= 0], 1)
+        return counts
+
+    def _descend(self, scan: _Scan, visits: NDArray[np.int64]) -> int:
+        """UCT from the root to a leaf; returns the leaf number."""
+        leaf_no = {id(leaf): i for i, leaf in enumerate(self.tree.leaves)}
+        scale = scan.top if scan.top > 0 else 1.0
+
+        def leaves_under(node: Node) -> list[int]:
+            return [leaf_no[id(x)] for x in RegionTree._leaves(node)]
+
+        node = self.tree.root
+        while not node.is_leaf:
+            n_parent = sum(int(visits[i]) for i in leaves_under(node))
+            best_child, best_score = None, -np.inf
+            for child in node.children:  # left (good) first: it wins ties
+                under = leaves_under(child)
+                value = max(scan.best_acq[i] for i in under)
+                if not np.isfinite(value):
+                    continue
+                n_child = sum(int(visits[i]) for i in under)
+                bonus = self.settings.c_uct * np.sqrt(np.log(n_parent + 1) / (n_child + 1))
+                score = value / scale + bonus
+                if score > best_score:
+                    best_child, best_score = child, score
+            if best_child is None:
+                break
+            node = best_child
+        under = leaves_under(node)
+        return max(under, key=lambda i: scan.best_acq[i])
+
+    def _suggest_indices(self, state: SearchState, n: int) -> list[int]:
+        picks: list[int] = []
+        fantasies: list[tuple[int, float]] = []
+        for _ in range(n):
+            gp = self.surrogate(state, fantasies)
+            excluded = set(state.excluded) | set(picks)
+            scan = self._scan(state, gp, excluded)
+            visits = self._visits([*map(int, state.tried), *excluded - set(map(int, state.tried))])
+            leaf = self._descend(scan, visits)
+            pick = int(scan.best_idx[leaf])
+            if pick < 0:
+                break
+            picks.append(pick)
+            fantasies.append((pick, float(gp.predict(np.array([pick]))[0][0])))
+        return picks
+
+    def should_stop(self, history: History) -> bool:
+        """Stop when the best expected improvement left is negligible (no optimum needed)."""
+        state = search_state(self.space, history, ())
+        if state.ok_y.size < self.settings.stop_min_trials:
+            return False
+        scan = self._scan(state, self.surrogate(state), set(state.excluded))
+        return scan.top < self.settings.stop_ei_fraction * abs(float(state.ok_y.max()))

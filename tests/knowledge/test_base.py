@@ -1,0 +1,65 @@
+"""The knowledge base artifact: built from sources only, round-trips, refuses foreign files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from falcon_operator.errors import KnowledgeError
+from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings
+from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
+from falcon_operator.knowledge.prior import Prior
+
+
+@pytest.fixture(scope="module")
+def kb() -> Knowledge:
+    return FalconDataset(default_data_dir()).knowledge()
+
+
+def test_targets_never_enter_the_knowledge(kb: Knowledge) -> None:
+    targets = {t.name for t in FalconDataset(default_data_dir()).tables("targets")}
+    assert len(kb.sources) == 18
+    assert not targets & set(kb.sources)
+
+
+def test_round_trip(kb: Knowledge, tmp_path: Path) -> None:
+    back = Knowledge.load(kb.save(tmp_path / "kb.json.gz"))
+    assert back.space == kb.space
+    assert set(back.sources) == set(kb.sources)
+    for name, values in kb.sources.items():
+        np.testing.assert_array_equal(back.sources[name], values)
+    assert [c.to_dict() for c in back.curves] == [c.to_dict() for c in kb.curves]
+    assert back.pruned == kb.pruned
+    assert back.settings == kb.settings
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(KnowledgeError, match="kop_threshold"):
+        KnowledgeSettings(kop_threshold=0.0)
+    with pytest.raises(KnowledgeError, match="pca_cutoff"):
+        KnowledgeSettings(pca_cutoff=1.5)
+
+
+def test_table_prior_is_the_source_mean(kb: Knowledge) -> None:
+    assert kb.space is not None
+    prior = Prior(kb, kb.space, {"conv2d": 0.9, "relu": 0.1})
+    idx = np.arange(kb.space.size)
+    expected = np.mean([kb.sources[n] for n in sorted(kb.sources)], axis=0)
+    np.testing.assert_allclose(prior.mean(idx), expected)
+    assert prior.kind == "source-tables"
+    assert prior.kops == ["conv2d"]  # 0.9 already covers kop_threshold 0.8
+
+
+def test_curve_prior_handles_unseen_operators(kb: Knowledge) -> None:
+    from falcon_operator.bench.latency import large_space
+
+    space = large_space()
+    prior = Prior(kb, space, {"conv2d": 0.6, "fancy_new_op": 0.4}, kop_threshold=1.0)
+    assert prior.kind == "kop-curves"
+    assert prior.unseen == ["fancy_new_op"]
+    values = prior.mean(np.arange(0, space.size, 997))
+    assert np.all(np.isfinite(values)) and values.std() > 0
+    only_unseen = Prior(kb, space, {"fancy_new_op": 1.0})
+    assert np.all(np.isfinite(only_unseen.mean(np.arange(0, space.size, 997))))
