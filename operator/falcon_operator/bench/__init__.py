@@ -1,0 +1,1 @@
+"""Benchmark harness: run strategies against tables and report accuracy and latency."""

@@ -1,0 +1,56 @@
+"""Suggestion latency: time Falcon's ``suggest`` on the paper's space and on a synthetic space of
+more than 100,000 candidates (where the prior comes from the KOP curves, not from tables)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+import numpy as np
+
+from falcon_operator.bench.report import latency_stats
+from falcon_operator.knowledge.base import Knowledge
+from falcon_operator.search.falcon import FalconStrategy
+from falcon_operator.search.records import Outcome, TrialRecord
+from falcon_operator.search.space import Knob, Space
+
+
+def large_space() -> Space:
+    """8 GPU types × 9 batch sizes × 32 core counts × 8 memory limits × 6 power caps = 110,592."""
+    return Space(
+        (
+            Knob("batchsize", (1, 2, 4, 8, 16, 32, 64, 128, 256)),
+            Knob("cpus", tuple(range(1, 33))),
+            Knob("gpumem", (0.8, 1.2, 1.6, 2.4, 4.0, 8.0, 16.0, 40.0)),
+            Knob("gpupower", (50, 60, 70, 80, 90, 100)),
+            Knob(
+                "gputype", ("M60", "K80", "T4", "V100", "A10G", "L4", "A100", "H100"), "categorical"
+            ),
+        )
+    )
+
+
+def time_suggestions(
+    space: Space,
+    knowledge: Knowledge,
+    *,
+    profile: Mapping[str, float],
+    history_sizes: range = range(0, 12),
+    seed: int = 0,
+) -> dict[str, float]:
+    """Latency of one ``suggest`` call after 0, 1, … trials of a synthetic objective."""
+    strategy = FalconStrategy(space, knowledge, profile=profile, seed=seed)
+    rng = np.random.default_rng(seed)
+    history: list[TrialRecord] = []
+    samples: list[float] = []
+    for size in history_sizes:
+        while len(history) < size:
+            cfg = space.config_at(int(rng.integers(space.size)))
+            if any(h.config == cfg for h in history):
+                continue
+            value = float(strategy.prior.mean(np.array([space.index_of(cfg)]))[0])
+            history.append(TrialRecord(cfg, Outcome.OK, value * float(rng.lognormal(0, 0.1))))
+        t0 = time.perf_counter()
+        strategy.suggest(history, 1)
+        samples.append(time.perf_counter() - t0)
+    return latency_stats(samples)

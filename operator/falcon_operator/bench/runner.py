@@ -1,0 +1,96 @@
+"""Run strategies against target tables: one search per (method, target, seed), in parallel.
+
+Knowledge is built from the sources only; each target's operator profile (if the dataset has
+one) is handed to the strategy as the unseen model's profile. Suggest-call latencies are kept.
+Leave-one-out runs use one knowledge base per held-out source (``Job.knowledge_key``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+from falcon_operator.backends.table import TableOracle
+from falcon_operator.bench.report import RunResult
+from falcon_operator.knowledge.base import Knowledge
+from falcon_operator.knowledge.tables import Table
+from falcon_operator.search.records import TrialRecord
+from falcon_operator.search.registry import make_strategy
+
+
+@dataclass(frozen=True)
+class Job:
+    method: str
+    target: Table
+    profile: dict[str, float]
+    seed: int
+    trials: int
+    #: which knowledge base (key into the mapping given to run_jobs); "" is the shared one
+    knowledge_key: str = ""
+
+
+@dataclass(frozen=True)
+class JobResult:
+    run: RunResult
+    latencies: tuple[float, ...]
+
+
+KnowledgeSet = Mapping[str, Knowledge]
+_KNOWLEDGE: KnowledgeSet = {}
+
+
+def _init(knowledge: KnowledgeSet) -> None:
+    global _KNOWLEDGE
+    _KNOWLEDGE = knowledge
+
+
+def run_job(job: Job, knowledge: KnowledgeSet | None = None) -> JobResult:
+    kb = (knowledge if knowledge is not None else _KNOWLEDGE)[job.knowledge_key]
+    strategy = make_strategy(job.method, job.target.space, kb, profile=job.profile, seed=job.seed)
+    oracle = TableOracle(job.target)
+    history: list[TrialRecord] = []
+    best: list[float] = []
+    latencies: list[float] = []
+    infeasible = 0
+    for _ in range(job.trials):
+        t0 = time.perf_counter()
+        suggestion = strategy.suggest(history, 1)
+        latencies.append(time.perf_counter() - t0)
+        if not suggestion:
+            break
+        record = oracle.run(suggestion[0])
+        history.append(record)
+        infeasible += not record.ok
+        prev = best[-1] if best else float("nan")
+        value = record.objective if record.objective is not None else float("nan")
+        best.append(value if not best or prev != prev or value > prev else prev)
+    run = RunResult(job.method, job.target.name, job.seed, tuple(best), job.target.best, infeasible)
+    return JobResult(run, tuple(latencies))
+
+
+def run_jobs(
+    jobs: Sequence[Job],
+    knowledge: KnowledgeSet,
+    *,
+    workers: int | None = None,
+    on_done: Callable[[JobResult], None] | None = None,
+) -> list[JobResult]:
+    """Run every job (in ``workers`` processes; 1 runs in this process) in a stable order."""
+    n = workers or min(len(jobs), os.cpu_count() or 1)
+    results: list[JobResult] = []
+    if n <= 1:
+        for job in jobs:
+            res = run_job(job, knowledge)
+            results.append(res)
+            if on_done:
+                on_done(res)
+        return results
+    with ProcessPoolExecutor(n, initializer=_init, initargs=(knowledge,)) as pool:
+        for res in pool.map(run_job, jobs, chunksize=1):
+            results.append(res)
+            if on_done:
+                on_done(res)
+    return results

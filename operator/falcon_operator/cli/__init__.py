@@ -1,0 +1,1 @@
+"""The ``falcon`` command line."""

@@ -1,0 +1,173 @@
+"""What each ``falcon`` sub-command does, on parsed arguments. Output goes through rich."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from falcon_operator.backends.table import TableOracle
+from falcon_operator.bench.latency import large_space, time_suggestions
+from falcon_operator.bench.report import write_report
+from falcon_operator.bench.runner import Job, JobResult, run_jobs
+from falcon_operator.errors import DataError
+from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings, curve_shapes
+from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
+from falcon_operator.knowledge.tables import read_table
+from falcon_operator.search.records import TrialRecord, best_trial
+from falcon_operator.search.registry import make_strategy
+
+console = Console(stderr=False)
+
+
+def _progress() -> Progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    return Progress(*columns, TimeElapsedColumn(), console=console)
+
+
+def _dataset(path: Path | None) -> FalconDataset:
+    return FalconDataset((path or default_data_dir()).resolve())
+
+
+def kb_build(args: argparse.Namespace) -> int:
+    ds = _dataset(args.data)
+    settings = KnowledgeSettings(kop_threshold=args.kop_threshold, pca_cutoff=args.pca_cutoff)
+    kb = ds.knowledge(sources=args.sources, settings=settings)
+    kb.save(args.out)
+    shapes = curve_shapes(kb)
+    table = RichTable(title=f"KOP resource curves kept ({len(kb.curves)}; pruned {len(kb.pruned)})")
+    for col in ("operator", "pair", "shape"):
+        table.add_column(col)
+    for (op, pair), shape in sorted(shapes.items()):
+        table.add_row(op, pair, shape)
+    console.print(table)
+    console.print(f"source tables: {len(kb.sources)}  ->  wrote [bold]{args.out}[/bold]")
+    return 0
+
+
+def replay(args: argparse.Namespace) -> int:
+    ds = _dataset(args.data)
+    if (args.target is None) == (args.table is None):
+        raise DataError("give exactly one of --target NAME or --table FILE")
+    if args.table is not None:
+        target = read_table(args.table)
+    else:
+        target = ds.tables("targets", [args.target])[0]
+    kb = Knowledge.load(args.knowledge) if args.knowledge else ds.knowledge()
+    profile = ds.profile(target.name)
+    strategy = make_strategy(args.method, target.space, kb, profile=profile, seed=args.seed)
+    oracle = TableOracle(target)
+    console.print(
+        f"[bold]{args.method}[/bold] on [bold]{target.name}[/bold]: {target.space.size} "
+        f"configurations, {args.trials} trials, seed {args.seed}; operator profile "
+        f"{', '.join(f'{k} {v:.0%}' for k, v in profile.items()) or 'unknown'}"
+    )
+    history: list[TrialRecord] = []
+    rows = RichTable(title="trials")
+    for col in ("#", *target.space.names, target.objective_name, "best so far"):
+        rows.add_column(col, justify="right")
+    with _progress() as bar:
+        task = bar.add_task("searching", total=args.trials)
+        for n in range(1, args.trials + 1):
+            suggestion = strategy.suggest(history, 1)
+            if not suggestion:
+                break
+            record = oracle.run(suggestion[0])
+            history.append(record)
+            best = best_trial(history)
+            value = (
+                f"{record.objective:.4f}" if record.objective is not None else record.outcome.value
+            )
+            bar.console.print(
+                f"trial {n:>3}: {suggestion[0]} -> {value}"
+                f"   best {best.objective if best else float('nan'):.4f}"
+            )
+            rows.add_row(
+                str(n),
+                *(str(v) for v in suggestion[0].values()),
+                value,
+                f"{best.objective:.4f}" if best and best.objective is not None else "-",
+            )
+            bar.advance(task)
+    console.print(rows)
+    best = best_trial(history)
+    if best is None or best.objective is None:
+        console.print("[red]no trial succeeded[/red]")
+        return 1
+    optimum = target.best
+    found_at = next(i for i, t in enumerate(history, 1) if t is best)
+    console.print(
+        f"[bold green]recommendation[/bold green]: {dict(best.config)}  objective "
+        f"{best.objective:.4f} = {best.objective / optimum:.1%} of the table's best "
+        f"({optimum:.4f}), found at trial {found_at}"
+    )
+    return 0
+
+
+def bench(args: argparse.Namespace) -> int:
+    ds = _dataset(args.data)
+    kb = ds.knowledge(sources=args.sources)
+    knowledge = {"": kb}
+    if args.loo:  # every source in turn is the target; knowledge from the others
+        targets = ds.tables("sources", args.sources)
+        names = [t.name for t in targets]
+        for name in names:
+            knowledge[name] = ds.knowledge(sources=[n for n in names if n != name])
+    else:
+        targets = ds.tables("targets", args.targets)
+    trials = max(args.trials)
+    jobs = [
+        Job(m, t, ds.profile(t.name), seed, trials, t.name if args.loo else "")
+        for m in args.methods
+        for t in targets
+        for seed in range(args.seeds)
+    ]
+    for m in args.methods:
+        make_strategy(m, targets[0].space, kb)  # fail fast on an unknown method
+    origin = "the other sources (leave one out)" if args.loo else f"{len(kb.sources)} sources"
+    console.print(
+        f"{len(args.methods)} methods × {len(targets)} targets × {args.seeds} seeds, "
+        f"{trials} trials each; knowledge from {origin}"
+    )
+    started = time.perf_counter()
+    with _progress() as bar:
+        task = bar.add_task("runs", total=len(jobs))
+
+        finished = [0]
+
+        def done(res: JobResult) -> None:
+            bar.update(task, advance=1, description=f"{res.run.method} / {res.run.target}")
+            finished[0] += 1
+            if not console.is_terminal and finished[0] % max(len(jobs) // 20, 1) == 0:
+                console.print(
+                    f"{finished[0]}/{len(jobs)} runs done ({time.perf_counter() - started:.0f} s)"
+                )
+
+        results = run_jobs(jobs, knowledge, workers=args.workers, on_done=done)
+    runs = [r.run for r in results]
+    latency: dict[str, dict[str, float]] = {}
+    if not args.no_latency:
+        console.print("timing suggestions (single process, after the runs)…")
+        first = targets[0]
+        latency[str(first.space.size)] = time_suggestions(
+            first.space, kb, profile=ds.profile(first.name), history_sizes=range(0, 31, 2)
+        )
+        space = large_space()
+        latency["large"] = time_suggestions(space, kb, profile=ds.profile(targets[0].name))
+        latency["large"]["candidates"] = float(space.size)
+    meta = {
+        "data": str(ds.root),
+        "sources": sorted(kb.sources),
+        "targets": [t.name for t in targets],
+        "seeds": args.seeds,
+        "methods": args.methods,
+        "wall_seconds": round(time.perf_counter() - started, 1),
+    }
+    paths = write_report(args.out, runs, args.trials, latency, meta=meta)
+    console.print(Path(paths["markdown"]).read_text())
+    console.print(f"wrote {', '.join(str(p) for p in paths.values())}")
+    return 0

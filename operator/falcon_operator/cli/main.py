@@ -1,0 +1,141 @@
+"""``falcon``: build knowledge, replay a search against a table, benchmark strategies.
+
+Every deliberate error (bad file, bad option value) ends as one line on stderr and exit code 2;
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from falcon_operator import __version__
+from falcon_operator.errors import FalconError
+
+
+def _csv_ints(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        ) from exc
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
+    return values
+
+
+def _csv(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from exc
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from falcon_operator.search.registry import METHODS
+
+    p = argparse.ArgumentParser(
+        prog="falcon", description=__doc__.splitlines()[0] if __doc__ else ""
+    )
+    p.add_argument("--version", action="version", version=f"falcon {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    kb = sub.add_parser("kb", help="knowledge base commands").add_subparsers(
+        dest="kb_command", required=True, metavar="KB_COMMAND"
+    )
+    b = kb.add_parser("build", help="build a knowledge base from a Falcon-layout directory")
+    b.add_argument(
+        "--data", type=Path, default=None, help="dataset directory (default: shipped data)"
+    )
+    b.add_argument("--sources", type=_csv, default=None, help="source model names (default: all)")
+    b.add_argument(
+        "--kop-threshold",
+        type=_fraction,
+        default=0.8,
+        help="cumulative running-time share the key operators cover (default 0.8)",
+    )
+    b.add_argument(
+        "--pca-cutoff",
+        type=_fraction,
+        default=0.99,
+        help="explained variance kept when pruning redundant curves (default 0.99)",
+    )
+    b.add_argument("--out", type=Path, required=True, help="where to write the .kb.json.gz")
+
+    r = sub.add_parser("replay", help="run a search against a recorded table (the demo)")
+    r.add_argument(
+        "--data", type=Path, default=None, help="dataset directory (default: shipped data)"
+    )
+    r.add_argument("--target", default=None, help="target table name in DATA/models/targets")
+    r.add_argument(
+        "--table", type=Path, default=None, help="or any table file in the Falcon layout"
+    )
+    r.add_argument(
+        "--knowledge",
+        type=Path,
+        default=None,
+        help="a built knowledge base (default: built from DATA's sources)",
+    )
+    r.add_argument("--method", choices=METHODS, default="falcon")
+    r.add_argument("--trials", type=_positive, default=15)
+    r.add_argument("--seed", type=int, default=0)
+
+    bn = sub.add_parser("bench", help="compare strategies on target tables")
+    bn.add_argument(
+        "--data", type=Path, default=None, help="dataset directory (default: shipped data)"
+    )
+    bn.add_argument("--sources", type=_csv, default=None, help="source names (default: all)")
+    bn.add_argument("--targets", type=_csv, default=None, help="target names (default: all)")
+    bn.add_argument(
+        "--trials", type=_csv_ints, default=[6, 15, 30], help="checkpoints, e.g. 6,15,30"
+    )
+    bn.add_argument("--seeds", type=_positive, default=20, help="seeds per (method, target)")
+    bn.add_argument("--methods", type=_csv, default=list(METHODS), help=f"from {','.join(METHODS)}")
+    bn.add_argument("--workers", type=_positive, default=None, help="processes (default: CPUs)")
+    bn.add_argument(
+        "--loo",
+        action="store_true",
+        help="leave-one-source-out: each source is the target, knowledge from the rest",
+    )
+    bn.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+    bn.add_argument("--out", type=Path, required=True, help="output directory")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        from falcon_operator.cli import commands
+
+        handler = {"kb": commands.kb_build, "replay": commands.replay, "bench": commands.bench}
+        return handler[args.command](args)
+    except FalconError as exc:
+        print(f"falcon: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("falcon: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The ``falcon`` command: real sub-processes-free runs of main() on the shipped data."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from falcon_operator.cli.main import main
+from falcon_operator.knowledge.base import Knowledge
+
+
+def test_kb_build_writes_a_loadable_knowledge_base(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "kb.json.gz"
+    assert main(["kb", "build", "--out", str(out), "--pca-cutoff", "0.95"]) == 0
+    kb = Knowledge.load(out)
+    assert len(kb.sources) == 18
+    assert kb.settings.pca_cutoff == 0.95
+    assert kb.curves and kb.pruned
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_replay_prints_a_recommendation(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "--target", "vgg16", "--trials", "3", "--seed", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "recommendation" in out
+    assert out.count("trial ") >= 3
+
+
+def test_bench_writes_the_stable_results_schema(tmp_path: Path) -> None:
+    args = ["bench", "--targets", "vgg16,bert-large", "--methods", "random,transfer-prior",
+            "--trials", "2,4", "--seeds", "2", "--workers", "1", "--no-latency",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert set(data["summary"]) == {"random", "transfer-prior"}
+    assert set(data["summary"]["random"]["2"]) >= {"mean_accuracy", "p_ge_0_9", "p_ge_0_95"}
+    assert len(data["runs"]) == 2 * 2 * 2
+    run = data["runs"][0]
+    assert set(run) >= {"method", "target", "seed", "accuracy_at", "trials_to_0_95"}
+    assert 0 < run["accuracy_at"]["4"] <= 1
+    assert (tmp_path / "accuracy.png").read_bytes()[:4] == b"\x89PNG"
+    assert "transfer-prior" in (tmp_path / "results.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["replay", "--target", "no-such-model"], "no targets table named"),
+        (["replay", "--table", "/nonexistent.csv"], "no such table file"),
+        (["replay"], "exactly one of --target"),
+        (["replay", "--target", "vgg16", "--data", "/nonexistent"], "no such data directory"),
+        (["replay", "--target", "vgg16", "--knowledge", "/nonexistent.gz"], "no such knowledge"),
+        (["bench", "--data", "/tmp", "--out", "/tmp/x"], "expected the Falcon layout"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("falcon: error:")
+    assert message in err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_corrupt_knowledge_file_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.kb.json.gz"
+    bad.write_bytes(b"not gzip")
+    assert main(["replay", "--target", "vgg16", "--knowledge", str(bad)]) == 2
+    assert "not a readable knowledge base" in capsys.readouterr().err
+    wrong = tmp_path / "wrong.kb.json.gz"
+    with gzip.open(wrong, "wt") as fh:
+        json.dump({"format": "falcon-knowledge", "version": 99}, fh)
+    assert main(["replay", "--target", "vgg16", "--knowledge", str(wrong)]) == 2
+    assert "version 99 is not supported" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["bench", "--trials", "0,6", "--out", "x"],
+        ["bench", "--trials", "six", "--out", "x"],
+        ["replay", "--target", "vgg16", "--method", "nope"],
+        ["kb", "build", "--out", "x", "--kop-threshold", "1.5"],
+    ],
+)
+def test_bad_options_exit_2_via_argparse(argv: list[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
