@@ -95,3 +95,33 @@ def test_bad_options_exit_2_via_argparse(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
+
+
+def _write_layout(root: Path) -> None:
+    """A tiny dataset in the Falcon layout with other knobs, no curves and no profiles."""
+    rng = __import__("numpy").random.default_rng(0)
+    for kind, names in (("sources", ["a", "b", "c"]), ("targets", ["x", "y"])):
+        folder = root / "models" / kind
+        folder.mkdir(parents=True)
+        for name in names:
+            lines = ["replicas,threads,accelerator,score"]
+            for r in (1, 2, 4):
+                for t in (8, 16):
+                    for acc in ("L4", "A10G", "H100"):
+                        base = r * (2 if acc == "H100" else 1) / (t / 8)
+                        lines.append(f"{r},{t},{acc},{base * rng.uniform(0.9, 1.1):.5f}")
+            (folder / f"reg-{name}.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_bench_runs_unchanged_on_another_layout_directory(tmp_path: Path) -> None:
+    data = tmp_path / "other"
+    _write_layout(data)
+    out = tmp_path / "out"
+    args = ["bench", "--data", str(data), "--methods", "falcon,transfer-prior,random",
+            "--trials", "3,6", "--seeds", "2", "--workers", "1", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    data_out = json.loads((out / "results.json").read_text())
+    assert {r["target"] for r in data_out["runs"]} == {"x", "y"}
+    assert data_out["summary"]["falcon"]["6"]["mean_accuracy"] > 0.5
+    assert set(data_out["latency"]) == {"18", "large"}
+    assert data_out["latency"]["18"]["p95_ms"] > 0

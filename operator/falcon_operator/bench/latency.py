@@ -44,6 +44,8 @@ def time_suggestions(
     history: list[TrialRecord] = []
     samples: list[float] = []
     for size in history_sizes:
+        if size >= space.size:  # a small space cannot hold that many distinct trials
+            break
         while len(history) < size:
             cfg = space.config_at(int(rng.integers(space.size)))
             if any(h.config == cfg for h in history):
