@@ -31,6 +31,13 @@ def test_replay_prints_a_recommendation(capsys: pytest.CaptureFixture[str]) -> N
     assert out.count("trial ") >= 3
 
 
+def test_replay_can_stop_early(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "--target", "densenet-201", "--trials", "40", "--stop-early"]) == 0
+    out = capsys.readouterr().out
+    assert "stopping after" in out
+    assert "trial  40" not in out
+
+
 def test_bench_writes_the_stable_results_schema(tmp_path: Path) -> None:
     args = ["bench", "--targets", "vgg16,bert-large", "--methods", "random,transfer-prior",
             "--trials", "2,4", "--seeds", "2", "--workers", "1", "--no-latency",

@@ -73,6 +73,9 @@ def replay(args: argparse.Namespace) -> int:
     with _progress() as bar:
         task = bar.add_task("searching", total=args.trials)
         for n in range(1, args.trials + 1):
+            if args.stop_early and strategy.should_stop(history):
+                bar.console.print(f"stopping after {n - 1} trials: no worthwhile improvement left")
+                break
             suggestion = strategy.suggest(history, 1)
             if not suggestion:
                 break

@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--method", choices=METHODS, default="falcon")
     r.add_argument("--trials", type=_positive, default=15)
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument(
+        "--stop-early",
+        action="store_true",
+        help="stop before --trials when the strategy sees no worthwhile improvement left",
+    )
 
     bn = sub.add_parser("bench", help="compare strategies on target tables")
     bn.add_argument(
