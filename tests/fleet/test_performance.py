@@ -1,0 +1,107 @@
+"""The simulated fleet reproduces the effects a search has to discover."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from falcon_operator.errors import DataError
+from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.fleet.performance import FleetModel, Workload, synthetic_workload
+
+
+@pytest.fixture(scope="module")
+def model() -> FleetModel:
+    return FleetModel(load_catalog())
+
+
+def cnn() -> Workload:  # compute-bound
+    return synthetic_workload("cnn", {"conv2d": (8.0, 100.0), "relu": (0.01, 60.0)},
+                              weight_mb=100, activation_mb_per_sample=60)  # fmt: skip
+
+
+def streaming() -> Workload:  # memory-bound (element-wise, low arithmetic intensity)
+    return synthetic_workload("stream", {"add": (0.05, 800.0)},
+                              weight_mb=10, activation_mb_per_sample=20)  # fmt: skip
+
+
+def test_catalog_rows_have_sources_and_derived_prices() -> None:
+    catalog = load_catalog()
+    assert {"M60", "K80", "T4", "V100", "A10G", "L4", "A100", "H100"} <= set(catalog.gpus)
+    for gpu in catalog.gpus.values():
+        assert gpu.source.startswith("https://")
+        assert gpu.hour > 0
+    # g4dn.xlarge $0.526 minus 4 vCPU and 16 GiB at the host rates
+    assert catalog.gpus["T4"].hour == pytest.approx(0.526 - 4 * 0.034 - 16 * 0.0057)
+    a100 = catalog.slice("A100/3g.20gb")
+    assert a100.compute_fraction == pytest.approx(3 / 7) and a100.memory_gb == 20
+    assert a100.hour == pytest.approx(catalog.gpus["A100"].hour * 3 / 7)
+
+
+def test_catalog_errors(tmp_path: Path) -> None:
+    catalog = load_catalog()
+    with pytest.raises(DataError, match="unknown GPU"):
+        catalog.slice("TPU")
+    with pytest.raises(DataError, match="no MIG profile"):
+        catalog.slice("T4/1g.5gb")
+    bad = tmp_path / "c.toml"
+    bad.write_text("[host]\ncpu_core_hour = 1\n")
+    with pytest.raises(DataError, match="malformed"):
+        load_catalog(bad)
+    bad.write_text("not = [toml")
+    with pytest.raises(DataError, match="not a valid TOML"):
+        load_catalog(bad)
+
+
+def test_power_cap_hurts_compute_bound_more_than_memory_bound(model: FleetModel) -> None:
+    sl = model.catalog.slice("V100")
+
+    def slowdown(w: Workload) -> float:
+        return model.batch_seconds(w, sl, 32, 0.5) / model.batch_seconds(w, sl, 32, 1.0)
+
+    assert slowdown(cnn()) > slowdown(streaming()) > 1.0
+
+
+def test_large_batches_run_out_of_memory_on_small_slices(model: FleetModel) -> None:
+    small = model.measure(cnn(), gpu="A100/1g.5gb", cpus=4, batch=128)
+    assert not small.feasible and "out of memory" in small.reason
+    assert model.measure(cnn(), gpu="A100/1g.5gb", cpus=4, batch=8).feasible
+    limited = model.measure(cnn(), gpu="A100", cpus=4, batch=64, gpu_memory_limit_gb=2.0)
+    assert not limited.feasible
+
+
+def test_cpu_cores_bound_request_handling(model: FleetModel) -> None:
+    heavy = synthetic_workload("pre", {"dense": (0.01, 1.0)}, weight_mb=10,
+                               activation_mb_per_sample=1, cpu_ms_per_request=5.0)  # fmt: skip
+    rps = [model.measure(heavy, gpu="A100", cpus=c, batch=32).rps for c in (1, 2, 4, 8)]
+    assert rps == sorted(rps) and rps[-1] > 3 * rps[0]
+
+
+def test_batching_trades_throughput_for_latency_under_an_slo(model: FleetModel) -> None:
+    free = [model.measure(cnn(), gpu="V100", cpus=4, batch=b) for b in (1, 4, 16)]
+    assert free[0].rps < free[1].rps < free[2].rps
+    assert free[0].p99_ms < free[2].p99_ms
+    tight = model.measure(cnn(), gpu="T4", cpus=4, batch=64, slo_p99_ms=50)
+    assert not tight.feasible and "SLO" in tight.reason
+    ok = model.measure(cnn(), gpu="T4", cpus=4, batch=1, slo_p99_ms=400)
+    assert ok.feasible and ok.p99_ms <= 400
+
+
+def test_noise_is_seeded_and_multiplicative(model: FleetModel) -> None:
+    a = model.measure(cnn(), gpu="L4", cpus=4, batch=8, seed=1)
+    b = model.measure(cnn(), gpu="L4", cpus=4, batch=8, seed=1)
+    c = model.measure(cnn(), gpu="L4", cpus=4, batch=8, seed=2)
+    clean = model.measure(cnn(), gpu="L4", cpus=4, batch=8)
+    assert a == b and a.rps != c.rps
+    assert abs(math.log(a.rps / clean.rps)) < 0.15
+
+
+def test_objective_is_rps_per_dollar(model: FleetModel) -> None:
+    m = model.measure(cnn(), gpu="T4", cpus=2, batch=8)
+    catalog = model.catalog
+    cost = catalog.gpus["T4"].hour + 2 * catalog.cpu_core_hour + 4 * catalog.memory_gib_hour
+    assert m.cost_per_hour == pytest.approx(cost)
+    assert m.rps_per_dollar == pytest.approx(m.rps / cost)
+    assert set(m.metrics()) == {"rps", "p50_ms", "p99_ms", "gpu_memory_gb", "cost_per_hour"}
