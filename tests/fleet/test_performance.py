@@ -105,3 +105,25 @@ def test_objective_is_rps_per_dollar(model: FleetModel) -> None:
     assert m.cost_per_hour == pytest.approx(cost)
     assert m.rps_per_dollar == pytest.approx(m.rps / cost)
     assert set(m.metrics()) == {"rps", "p50_ms", "p99_ms", "gpu_memory_gb", "cost_per_hour"}
+
+
+def test_fleet_backend_records(model: FleetModel) -> None:
+    from falcon_operator.fleet.backend import FleetBackend, fleet_space
+    from falcon_operator.search.records import Outcome
+
+    space = fleet_space(model.catalog, gpus=["T4", "A100"])
+    assert "A100/1g.5gb" in space.knob("gputype").values
+    assert space.size == 8 * 4 * 4 * 3 * (1 + 1 + 5)
+    backend = FleetBackend(cnn(), model, slo_p99_ms=300, seed=3)
+    ok = backend.run({"batchsize": 4, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"})
+    assert ok.outcome is Outcome.OK and ok.objective == pytest.approx(
+        ok.metrics["rps"] / ok.metrics["cost_per_hour"]
+    )
+    oom = backend.run(
+        {"batchsize": 128, "cpus": 4, "gpumem": 2.0, "gpupower": 100, "gputype": "A100"}
+    )
+    assert oom.outcome is Outcome.INFEASIBLE and "out of memory" in oom.reason
+    slow = backend.run(
+        {"batchsize": 64, "cpus": 1, "gpumem": 0.0, "gpupower": 50, "gputype": "A100/1g.5gb"}
+    )
+    assert slow.outcome in (Outcome.FAILED, Outcome.INFEASIBLE)

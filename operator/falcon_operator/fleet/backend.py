@@ -1,0 +1,86 @@
+"""The simulated fleet as a trial backend and as a configuration space.
+
+Knob names follow the Falcon layout: ``gputype`` (a GPU or MIG slice label such as
+``A100/3g.20gb``), ``cpus``, ``gpumem`` (an MPS memory limit in GB; ``0`` means the whole
+slice), ``batchsize`` and ``gpupower`` (percent of TDP). The objective is requests per second per
+dollar-hour; out-of-memory configurations are *infeasible* and SLO-breaking ones *failed*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from falcon_operator.fleet.catalog import Catalog
+from falcon_operator.fleet.performance import FleetModel, Measurement, Workload
+from falcon_operator.search.records import Outcome, TrialRecord
+from falcon_operator.search.space import Knob, Space, Value
+
+DEFAULT_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128)
+DEFAULT_CPUS = (1, 2, 4, 8)
+DEFAULT_POWER = (50, 75, 100)
+DEFAULT_GPU_MEMORY = (0.0, 2.0, 4.0, 8.0)
+
+
+def fleet_space(
+    catalog: Catalog,
+    *,
+    gpus: Sequence[str] | None = None,
+    mig: bool = True,
+    batches: Sequence[int] = DEFAULT_BATCHES,
+    cpus: Sequence[int] = DEFAULT_CPUS,
+    power: Sequence[int] = DEFAULT_POWER,
+    gpu_memory: Sequence[float] = DEFAULT_GPU_MEMORY,
+) -> Space:
+    """The search space over the catalog's GPUs (and their MIG slices when ``mig``)."""
+    labels: list[str] = []
+    for name in gpus or sorted(catalog.gpus):
+        gpu = catalog.slice(name).gpu
+        labels.append(gpu.name)
+        if mig:
+            labels.extend(f"{gpu.name}/{p}" for p in gpu.mig)
+    return Space(
+        (
+            Knob("batchsize", tuple(sorted(batches))),
+            Knob("cpus", tuple(sorted(cpus))),
+            Knob("gpumem", tuple(sorted(float(g) for g in gpu_memory))),
+            Knob("gpupower", tuple(sorted(power))),
+            Knob("gputype", tuple(labels), "categorical"),
+        )
+    )
+
+
+class FleetBackend:
+    """Answers trials with the fleet's performance model (seeded noise per trial)."""
+
+    def __init__(
+        self,
+        workload: Workload,
+        model: FleetModel,
+        *,
+        slo_p99_ms: float | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.workload = workload
+        self.model = model
+        self.slo_p99_ms = slo_p99_ms
+        self.seed = seed
+
+    def measure(self, config: Mapping[str, Value], *, noisy: bool = True) -> Measurement:
+        limit = float(config.get("gpumem", 0.0))
+        return self.model.measure(
+            self.workload,
+            gpu=str(config["gputype"]),
+            cpus=float(config["cpus"]),
+            batch=int(config["batchsize"]),
+            power=float(config.get("gpupower", 100)) / 100.0,
+            gpu_memory_limit_gb=limit if limit > 0 else None,
+            slo_p99_ms=self.slo_p99_ms,
+            seed=self.seed if noisy else None,
+        )
+
+    def run(self, config: Mapping[str, Value]) -> TrialRecord:
+        m = self.measure(config)
+        if m.feasible:
+            return TrialRecord(dict(config), Outcome.OK, m.rps_per_dollar, metrics=m.metrics())
+        outcome = Outcome.INFEASIBLE if m.reason.startswith("out of memory") else Outcome.FAILED
+        return TrialRecord(dict(config), outcome, reason=m.reason)
