@@ -52,6 +52,7 @@ def _positive(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from falcon_operator.cli import analyze
     from falcon_operator.search.registry import METHODS
 
     p = argparse.ArgumentParser(
@@ -124,15 +125,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bn.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     bn.add_argument("--out", type=Path, required=True, help="output directory")
+
+    analyze.add_parser(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from falcon_operator.cli import commands
+        from falcon_operator.cli import analyze, commands
 
-        handler = {"kb": commands.kb_build, "replay": commands.replay, "bench": commands.bench}
+        handler = {
+            "kb": commands.kb_build,
+            "replay": commands.replay,
+            "bench": commands.bench,
+            "analyze": analyze.run,
+        }
         return handler[args.command](args)
     except FalconError as exc:
         print(f"falcon: error: {exc}", file=sys.stderr)

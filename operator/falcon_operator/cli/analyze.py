@@ -1,0 +1,108 @@
+"""``falcon analyze MODEL.onnx``: a model's operator profile from its ONNX file.
+
+Prints, per operator, the node count, FLOPs, bytes moved, estimated share of GPU time and whether
+it is a key operator, then the operators the shipped knowledge base has never seen and what they
+are counted as; ``--json`` prints the whole profile instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from falcon_operator.analysis import ModelProfile, analyze
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    if not text.strip().isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return int(text)
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``analyze`` on the ``falcon`` sub-command parsers."""
+    a = subparsers.add_parser("analyze", help="operator profile and KOPs of an ONNX model")
+    a.add_argument("model", type=Path, metavar="MODEL.onnx", help="the ONNX model file")
+    a.add_argument(
+        "--batch-size", type=_positive, default=1, help="batch size for a dynamic batch (1)"
+    )
+    a.add_argument(
+        "--kop-threshold",
+        type=_fraction,
+        default=0.8,
+        help="cumulative time share the key operators cover (default 0.8)",
+    )
+    a.add_argument("--json", action="store_true", help="print the profile as JSON")
+
+
+def _si(value: float, unit: str) -> str:
+    for scale, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.2f} {prefix}{unit}"
+    return f"{value:.0f} {unit}"
+
+
+def _table(profile: ModelProfile) -> RichTable:
+    title = (
+        f"{profile.model} at batch {profile.batch_size}: {_si(profile.total_flops, 'FLOP')}, "
+        f"{_si(profile.total_bytes, 'B')} moved, ~{profile.est_time * 1e3:.3f} ms on "
+        f"{profile.roofline.name}"
+    )
+    table = RichTable(title=title)
+    for col in ("operator", "count", "FLOPs", "bytes", "share", "KOP?", "ONNX ops"):
+        table.add_column(
+            col, justify="right" if col in ("count", "FLOPs", "bytes", "share") else "left"
+        )
+    for r in profile.rows:
+        name = f"{r.operator} → {r.mapped_to or '?'}" if r.unseen else r.operator
+        table.add_row(
+            name,
+            str(r.count),
+            _si(r.flops, ""),
+            _si(r.bytes, "B"),
+            f"{100 * r.share:.1f}%",
+            "yes" if r.is_kop else "",
+            ", ".join(r.onnx_ops),
+        )
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    """Analyse ``args.model`` against the shipped knowledge base's operators."""
+    from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
+
+    known = FalconDataset(default_data_dir()).knowledge().operators
+    profile = analyze(
+        args.model,
+        batch_size=args.batch_size,
+        kop_threshold=args.kop_threshold,
+        known_operators=known,
+    )
+    if args.json:
+        sys.stdout.write(profile.to_json() + "\n")
+        return 0
+    console = Console(width=max(Console().width, 110))
+    console.print(_table(profile))
+    console.print(f"KOPs (threshold {args.kop_threshold}): [bold]{', '.join(profile.kops)}[/bold]")
+    for op, to in profile.unseen.items():
+        target = (
+            f"counted as {to!r}" if to else "no known operator of its class; skipped by the prior"
+        )
+        console.print(f"unseen operator {op!r} (not in the knowledge base): {target}")
+    for w in profile.warnings:
+        console.print(f"[yellow]warning:[/yellow] {w}")
+    return 0
