@@ -355,3 +355,22 @@ def test_a_failure_next_to_the_prior_best_steers_away_from_it(real: Real, outcom
     gap = space.encode(np.array([space.index_of(best)])) - space.encode(np.array([0]))
     assert float((gap**2).sum()) > 4.0  # far in the encoding
     assert greedy.suggest([TrialRecord(far, outcome, reason="broke")]) == [best]
+
+
+def test_logistic_feasibility_blames_the_knob_the_failures_share() -> None:
+    from falcon_operator.search.acquisition import logistic_feasibility
+
+    # features: one-hot batch (4 values) then one-hot GPU (5 values)
+    def enc(batch: int, gpu: int) -> list[float]:
+        return [float(batch == i) for i in range(4)] + [float(gpu == g) for g in range(5)]
+
+    bad = np.array([enc(3, g) for g in range(4)])  # the largest batch failed on 4 GPUs
+    ok = np.array([enc(0, g) for g in range(4)])  # the smallest ran on the same 4
+    cand = np.array([enc(3, 4), enc(0, 4), enc(1, 4)])
+    p = logistic_feasibility(cand, ok, bad)
+    assert p[0] < 0.3 < 0.6 < p[2]  # blame on batch 3, not on GPU 4 (never tried)
+    assert p[1] > 0.9
+    lone = logistic_feasibility(cand, ok[:0], bad[:1])  # failed at (batch 3, GPU 0)
+    assert lone[1] > 0.7 and lone[2] > 0.7  # nothing in common with it: still likely
+    assert 0.4 < lone[0] < lone[1]  # shares batch 3: less likely, far from ruled out
+    assert logistic_feasibility(cand, ok, bad[:0]).tolist() == [1.0, 1.0, 1.0]

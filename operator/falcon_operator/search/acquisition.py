@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.optimize import minimize
+from scipy.special import expit
 from scipy.stats import norm
 
 Array = NDArray[np.float64]
@@ -43,3 +45,40 @@ def feasibility(
 
     w_ok, w_bad = weight(ok), weight(bad)
     return np.asarray((prior_ok + w_ok) / (prior_ok + w_ok + w_bad), dtype=float)
+
+
+def logistic_feasibility(
+    cand: Array,
+    ok: Array,
+    bad: Array,
+    *,
+    base_rate: float = 0.9,
+    prior_sd: float = 2.0,
+) -> Array:
+    """P(trial runs) from a Bayesian logistic regression on configuration features (MAP).
+
+    Weights have a N(0, ``prior_sd``²) prior and the intercept a prior centred on
+    logit(``base_rate``), so a lone failure moves little, while failures that share one knob
+    value (out of memory at batch 128 on several GPUs) and successes that do not (batch 1 runs)
+    put the blame on that value and not on the others: the model explains away, which a
+    distance kernel cannot.
+    """
+    if bad.size == 0:
+        return np.ones(len(cand))
+    x = np.vstack([ok, bad]) if ok.size else bad
+    y = np.r_[np.ones(len(ok)), np.zeros(len(bad))]
+    sign = 2 * y - 1
+    b0 = float(np.log(base_rate / (1 - base_rate)))
+
+    def loss(theta: Array) -> tuple[float, Array]:
+        w, b = theta[:-1], theta[-1]
+        z = sign * (x @ w + b)
+        value = float(np.logaddexp(0, -z).sum() + (w @ w) / (2 * prior_sd**2)
+                      + (b - b0) ** 2 / (2 * prior_sd**2))  # fmt: skip
+        g = -sign * expit(-z)
+        grad = np.r_[x.T @ g + w / prior_sd**2, g.sum() + (b - b0) / prior_sd**2]
+        return value, grad
+
+    theta0 = np.r_[np.zeros(x.shape[1]), b0]
+    theta = minimize(loss, theta0, jac=True, method="L-BFGS-B").x
+    return np.asarray(expit(cand @ theta[:-1] + theta[-1]), dtype=float)

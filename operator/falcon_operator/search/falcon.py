@@ -28,7 +28,11 @@ from numpy.typing import NDArray
 
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.prior import Prior
-from falcon_operator.search.acquisition import expected_improvement, feasibility
+from falcon_operator.search.acquisition import (
+    expected_improvement,
+    feasibility,
+    logistic_feasibility,
+)
 from falcon_operator.search.records import History
 from falcon_operator.search.space import Space
 from falcon_operator.search.strategy import SearchState, Strategy, search_state
@@ -125,6 +129,8 @@ class FalconStrategy(Strategy):
         incumbent = float(state.ok_y.max()) if has_ok else 0.0
         ok_x = self.space.encode(state.ok_idx)
         bad_x = self.space.encode(state.bad_idx)
+        ok_f = self._feasibility_features(state.ok_idx)
+        bad_f = self._feasibility_features(state.bad_idx)
         for chunk in self.space.iter_chunks(self.settings.chunk):
             if excluded:
                 chunk = chunk[~np.isin(chunk, np.fromiter(excluded, dtype=np.int64))]
@@ -134,6 +140,7 @@ class FalconStrategy(Strategy):
             acq = expected_improvement(mu, sd, incumbent, xi=self.settings.xi) if has_ok else mu
             if state.bad_idx.size:
                 acq = acq * feasibility(self.space.encode(chunk), ok_x, bad_x)
+                acq = acq * logistic_feasibility(self._feasibility_features(chunk), ok_f, bad_f)
             leaves = self.tree.leaf_ids(self.space.codes(chunk))
             for leaf in np.unique(leaves):
                 sel = leaves == leaf
@@ -143,6 +150,15 @@ class FalconStrategy(Strategy):
                     best_idx[leaf] = chunk[sel][j]
         finite = best_acq[np.isfinite(best_acq)]
         return _Scan(best_idx, best_acq, float(finite.max()) if finite.size else 0.0)
+
+    def _feasibility_features(self, idx: Index) -> Array:
+        """Encoding plus a one-hot of every ordinal knob's value (a threshold can be learnt)."""
+        codes = self.space.codes(idx)
+        cols = [self.space.encode(idx)]
+        for j, knob in enumerate(self.space.knobs):
+            if knob.kind == "ordinal":
+                cols.append(np.eye(knob.size)[codes[:, j]])
+        return np.hstack(cols)
 
     def _visits(self, indices: list[int]) -> NDArray[np.int64]:
         counts = np.zeros(len(self.tree.leaves), dtype=np.int64)
