@@ -15,7 +15,7 @@ export OMP_NUM_THREADS := 1
 .PHONY: help venv demo test unit lint typecheck bench bench-loo bench-quick clean
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 1; }
@@ -29,14 +29,14 @@ venv: $(STAMP) ## create .venv and install the project with dev tools
 demo: $(STAMP) ## run a Falcon search on the embedded default (a shipped target table)
 	$(FALCON) replay --target bert-large --trials 15 --seed 0
 
-test: $(STAMP) lint typecheck unit ## lint, type-check and run every test
+test: $(STAMP) lint typecheck unit e2e ## lint, type-check and run every test (e2e included)
 
 unit: $(STAMP)
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## ruff
-	$(VENV)/bin/ruff check operator trial-runner tests
-	$(VENV)/bin/ruff format --check operator trial-runner tests
+	$(VENV)/bin/ruff check operator trial-runner tests e2e
+	$(VENV)/bin/ruff format --check operator trial-runner tests e2e
 
 typecheck: $(STAMP) ## mypy --strict on both packages
 	$(VENV)/bin/mypy
@@ -50,6 +50,8 @@ bench-loo: $(STAMP) ## validation protocol: each source table in turn is the tar
 
 bench-quick: $(STAMP) ## a 3-seed benchmark for a quick look
 	$(FALCON) bench --data $(DATA) --trials 6,15,30 --seeds 3 --out bench/results/quick
+
+include e2e/cluster/cluster.mk
 
 clean: ## remove the virtualenv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Helpers of the e2e test cluster (see docs/testing.md)."""

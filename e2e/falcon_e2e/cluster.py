@@ -1,0 +1,101 @@
+"""Start (or reuse) the e2e cluster from Python; the work is done by e2e/cluster/cluster.sh."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+REPO = Path(__file__).resolve().parents[2]
+CLUSTER_SH = REPO / "e2e" / "cluster" / "cluster.sh"
+VERSIONS_ENV = REPO / "e2e" / "cluster" / "versions.env"
+
+T = TypeVar("T")
+
+
+class ClusterError(RuntimeError):
+    """The e2e environment could not be built or started; the message says why."""
+
+
+def versions() -> dict[str, str]:
+    """KEY=VALUE pairs of e2e/cluster/versions.env."""
+    out: dict[str, str] = {}
+    for line in VERSIONS_ENV.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, value = line.split("=", 1)
+            out[key] = value
+    return out
+
+
+def _sh(
+    *args: str, check: bool = True, log: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env.setdefault("PY", sys.executable)
+    if log is None:
+        return subprocess.run(
+            [str(CLUSTER_SH), *args], env=env, text=True, capture_output=True, check=check
+        )
+    with log.open("w") as fh:
+        proc = subprocess.run(
+            [str(CLUSTER_SH), *args], env=env, text=True, stdout=fh, stderr=subprocess.STDOUT
+        )
+    if check and proc.returncode != 0:
+        tail = "\n".join(log.read_text().splitlines()[-40:])
+        raise ClusterError(
+            f"`{CLUSTER_SH} {' '.join(args)}` failed (exit {proc.returncode}); "
+            f"last lines of {log}:\n{tail}"
+        )
+    return proc
+
+
+@dataclass
+class Cluster:
+    kubeconfig: Path
+    binaries: dict[str, Path]
+    started_here: bool
+    startup_seconds: float
+
+    def binary(self, name: str) -> Path:
+        return self.binaries[name]
+
+    def stop(self) -> None:
+        _sh("down")
+
+
+def up(log: Path) -> Cluster:
+    """Bring the cluster up (building binaries if needed) or reuse a running one."""
+    if not CLUSTER_SH.exists():
+        raise ClusterError(f"{CLUSTER_SH} is missing")
+    was_running = _sh("status", check=False).returncode == 0
+    t0 = time.monotonic()
+    _sh("up", log=log)
+    elapsed = time.monotonic() - t0
+    env = dict(line.split("=", 1) for line in _sh("env").stdout.splitlines() if "=" in line)
+    kubeconfig = Path(env.pop("KUBECONFIG"))
+    binaries = {
+        k.removeprefix("FALCON_E2E_").lower().replace("_", "-"): Path(v) for k, v in env.items()
+    }
+    if not kubeconfig.exists():
+        raise ClusterError(f"cluster is up but its kubeconfig {kubeconfig} does not exist")
+    return Cluster(kubeconfig, binaries, started_here=not was_running, startup_seconds=elapsed)
+
+
+def wait_for(
+    fn: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.25, what: str = ""
+) -> T:
+    """Call ``fn`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = fn()
+        if last:
+            return last
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what or fn}; last: {last!r}")
