@@ -63,3 +63,34 @@ def test_curve_prior_handles_unseen_operators(kb: Knowledge) -> None:
     assert np.all(np.isfinite(values)) and values.std() > 0
     only_unseen = Prior(kb, space, {"fancy_new_op": 1.0})
     assert np.all(np.isfinite(only_unseen.mean(np.arange(0, space.size, 997))))
+
+
+def test_curve_prior_is_divided_by_a_known_cost(kb: Knowledge) -> None:
+    from falcon_operator.bench.latency import large_space
+
+    space = large_space()
+    idx = np.arange(0, space.size, 1013)
+
+    def cost(i: np.ndarray) -> np.ndarray:
+        return 1.0 + space.codes(i)[:, 1]  # price grows with the cores knob
+
+    plain = Prior(kb, space, {"conv2d": 1.0})
+    priced = Prior(kb, space, {"conv2d": 1.0}, cost=cost)
+    np.testing.assert_allclose(priced.mean(idx), plain.mean(idx) / cost(idx))
+
+
+def test_fleet_cost_function_matches_the_model() -> None:
+    from falcon_operator.fleet.backend import FleetBackend, fleet_space
+    from falcon_operator.fleet.catalog import load_catalog
+    from falcon_operator.fleet.performance import FleetModel, synthetic_workload
+
+    model = FleetModel(load_catalog())
+    space = fleet_space(model.catalog, gpus=["T4", "A100"])
+    w = synthetic_workload("w", {"dense": (1.0, 10.0)}, weight_mb=1, activation_mb_per_sample=1)
+    cost = FleetBackend(w, model).cost_function(space)
+    idx = np.arange(0, space.size, 37)
+    expected = [
+        model.cost_per_hour(model.catalog.slice(str(c["gputype"])), float(c["cpus"]))
+        for c in map(space.config_at, map(int, idx))
+    ]
+    np.testing.assert_allclose(cost(idx), expected)

@@ -8,7 +8,10 @@ dollar-hour; out-of-memory configurations are *infeasible* and SLO-breaking ones
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
 
 from falcon_operator.fleet.catalog import Catalog
 from falcon_operator.fleet.performance import FleetModel, Measurement, Workload
@@ -64,6 +67,22 @@ class FleetBackend:
         self.model = model
         self.slo_p99_ms = slo_p99_ms
         self.seed = seed
+
+    def cost_function(self, space: Space) -> Callable[[NDArray[np.int64]], NDArray[np.float64]]:
+        """The known $/h of every configuration of ``space`` (vectorised, for priors)."""
+        gpus = space.knob("gputype").values
+        cpus = space.knob("cpus").values
+        table = np.array(
+            [[self.model.cost_per_hour(self.model.catalog.slice(str(g)), float(c)) for c in cpus]
+             for g in gpus]
+        )  # fmt: skip
+        j_gpu, j_cpu = space.names.index("gputype"), space.names.index("cpus")
+
+        def cost(idx: NDArray[np.int64]) -> NDArray[np.float64]:
+            codes = space.codes(idx)
+            return np.asarray(table[codes[:, j_gpu], codes[:, j_cpu]], dtype=float)
+
+        return cost
 
     def measure(self, config: Mapping[str, Value], *, noisy: bool = True) -> Measurement:
         limit = float(config.get("gpumem", 0.0))

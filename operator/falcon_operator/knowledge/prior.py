@@ -13,7 +13,7 @@ Two sources of prior knowledge, used in this order:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,6 +34,9 @@ class Prior:
     space: Space
     profile: Mapping[str, float] = field(default_factory=dict)
     kop_threshold: float | None = None
+    #: known price ($/h) of each configuration, when the objective is throughput per dollar and
+    #: the knowledge only predicts throughput (KOP curves): the curve prior is divided by it
+    cost: Callable[[NDArray[np.int64]], Array] | None = None
 
     def __post_init__(self) -> None:
         threshold = self.kop_threshold or self.knowledge.settings.kop_threshold
@@ -100,7 +103,9 @@ class Prior:
 
     def mean(self, idx: NDArray[np.int64], *, source_weights: Array | None = None) -> Array:
         if self.sources is None:
-            return self.curve_mean(idx)
+            if self.cost is None:
+                return self.curve_mean(idx)
+            return np.asarray(self.curve_mean(idx) / np.maximum(self.cost(idx), 1e-9), dtype=float)
         rows = self.sources[:, idx]
         if source_weights is None:
             return np.asarray(rows.mean(0), dtype=float)

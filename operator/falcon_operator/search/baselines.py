@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 from numpy.typing import NDArray
@@ -73,9 +73,10 @@ class _PriorStrategy(Strategy):
         *,
         profile: Mapping[str, float] | None = None,
         seed: int = 0,
+        cost: Callable[[Index], Array] | None = None,
     ) -> None:
         super().__init__(space, seed=seed)
-        self.prior = Prior(knowledge, space, dict(profile or {}))
+        self.prior = Prior(knowledge, space, dict(profile or {}), cost=cost)
 
 
 class TransferPriorStrategy(_PriorStrategy):

@@ -20,7 +20,7 @@ state, so a restarted operator rebuilds it from the recorded trials):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -88,10 +88,13 @@ class FalconStrategy(Strategy):
         profile: Mapping[str, float] | None = None,
         seed: int = 0,
         settings: FalconSettings | None = None,
+        cost: Callable[[Index], Array] | None = None,
     ) -> None:
         super().__init__(space, seed=seed)
         self.settings = settings or FalconSettings()
-        self.prior = Prior(knowledge, space, dict(profile or {}), self.settings.kop_threshold)
+        self.prior = Prior(
+            knowledge, space, dict(profile or {}), self.settings.kop_threshold, cost=cost
+        )
         kops = self.prior.kops or knowledge.operators
         self.tree: RegionTree = build_tree(
             space, knowledge, kops, dict(profile or {}), settings=self.settings.tree

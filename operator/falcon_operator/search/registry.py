@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+
+import numpy as np
+from numpy.typing import NDArray
 
 from falcon_operator.errors import StrategyError
 from falcon_operator.knowledge.base import Knowledge
@@ -27,8 +30,13 @@ def make_strategy(
     profile: Mapping[str, float] | None = None,
     seed: int = 0,
     falcon_settings: FalconSettings | None = None,
+    cost: Callable[[NDArray[np.int64]], NDArray[np.float64]] | None = None,
 ) -> Strategy:
-    """Build the strategy called ``name`` (one of :data:`METHODS`)."""
+    """Build the strategy called ``name`` (one of :data:`METHODS`).
+
+    ``cost`` gives the known price ($/h) of configurations when the objective is throughput
+    per dollar; prior-driven strategies divide their throughput prior by it.
+    """
     if name == "falcon":
         return FalconStrategy(
             space, knowledge, profile=profile, seed=seed, settings=falcon_settings
@@ -38,7 +46,7 @@ def make_strategy(
     if name == "gp-bo":
         return GPBOStrategy(space, seed=seed)
     if name == "transfer-prior":
-        return TransferPriorStrategy(space, knowledge, profile=profile, seed=seed)
+        return TransferPriorStrategy(space, knowledge, profile=profile, seed=seed, cost=cost)
     if name == "morphling":
-        return MorphlingStrategy(space, knowledge, profile=profile, seed=seed)
+        return MorphlingStrategy(space, knowledge, profile=profile, seed=seed, cost=cost)
     raise StrategyError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
