@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo test unit lint typecheck bench bench-loo bench-quick clean
+.PHONY: help venv demo demo-replay test unit lint typecheck bench bench-loo bench-quick clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -26,7 +26,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv and install the project with dev tools
 
-demo: $(STAMP) ## run a Falcon search on the embedded default (a shipped target table)
+demo: $(STAMP) ## the main job on the embedded default: search the simulated fleet for a shipped ONNX model
+	$(FALCON) analyze operator/falcon_operator/data/models/resnet-mini.onnx
+	$(FALCON) search operator/falcon_operator/data/models/resnet-mini.onnx --slo-p99-ms 50 --trials 12 --seed 0
+
+demo-replay: $(STAMP) ## replay a Falcon search against a recorded table of the paper's data
 	$(FALCON) replay --target bert-large --trials 15 --seed 0
 
 test: $(STAMP) lint typecheck unit e2e ## lint, type-check and run every test (e2e included)

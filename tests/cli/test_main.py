@@ -132,3 +132,28 @@ def test_bench_runs_unchanged_on_another_layout_directory(tmp_path: Path) -> Non
     assert data_out["summary"]["falcon"]["6"]["mean_accuracy"] > 0.5
     assert set(data_out["latency"]) == {"18", "large"}
     assert data_out["latency"]["18"]["p95_ms"] > 0
+
+
+def test_search_writes_a_recommendation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import onnx
+
+    from falcon_operator.analysis.zoo import resnet_cnn
+
+    model = tmp_path / "net.onnx"
+    onnx.save(resnet_cnn(), model)
+    out = tmp_path / "rec.yaml"
+    argv = ["search", str(model), "--trials", "4", "--gpus", "T4,A100", "--slo-p99-ms", "200",
+            "--output", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert text.count("trial ") == 4 and "recommendation" in text
+    docs = list(__import__("yaml").safe_load_all(out.read_text()))
+    assert docs[1]["kind"] == "Deployment" and docs[1]["metadata"]["name"] == "net"
+
+
+def test_search_bad_model_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "x.onnx"
+    bad.write_text("nope")
+    assert main(["search", str(bad)]) == 2
+    assert capsys.readouterr().err.startswith("falcon: error:")
+    assert main(["search", str(bad.with_name("missing.onnx"))]) == 2

@@ -15,22 +15,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from falcon_operator.analysis import ModelProfile, analyze
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
-    return value
-
-
-def _positive(text: str) -> int:
-    if not text.strip().isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return int(text)
+from falcon_operator.cli import args as argtypes
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,11 +23,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     a = subparsers.add_parser("analyze", help="operator profile and KOPs of an ONNX model")
     a.add_argument("model", type=Path, metavar="MODEL.onnx", help="the ONNX model file")
     a.add_argument(
-        "--batch-size", type=_positive, default=1, help="batch size for a dynamic batch (1)"
+        "--batch-size", type=argtypes.positive, default=1, help="batch size for a dynamic batch (1)"
     )
     a.add_argument(
         "--kop-threshold",
-        type=_fraction,
+        type=argtypes.fraction,
         default=0.8,
         help="cumulative time share the key operators cover (default 0.8)",
     )

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from falcon_operator import __version__
+from falcon_operator.cli import args as argtypes
 from falcon_operator.errors import FalconError
 
 
@@ -27,32 +28,8 @@ def _csv_ints(text: str) -> list[int]:
     return values
 
 
-def _csv(text: str) -> list[str]:
-    return [x.strip() for x in text.split(",") if x.strip()]
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}") from exc
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from exc
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
-    from falcon_operator.cli import analyze
+    from falcon_operator.cli import analyze, search
     from falcon_operator.search.registry import METHODS
 
     p = argparse.ArgumentParser(
@@ -68,16 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--data", type=Path, default=None, help="dataset directory (default: shipped data)"
     )
-    b.add_argument("--sources", type=_csv, default=None, help="source model names (default: all)")
+    b.add_argument(
+        "--sources", type=argtypes.csv, default=None, help="source model names (default: all)"
+    )
     b.add_argument(
         "--kop-threshold",
-        type=_fraction,
+        type=argtypes.fraction,
         default=0.8,
         help="cumulative running-time share the key operators cover (default 0.8)",
     )
     b.add_argument(
         "--pca-cutoff",
-        type=_fraction,
+        type=argtypes.fraction,
         default=0.99,
         help="explained variance kept when pruning redundant curves (default 0.99)",
     )
@@ -98,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="a built knowledge base (default: built from DATA's sources)",
     )
     r.add_argument("--method", choices=METHODS, default="falcon")
-    r.add_argument("--trials", type=_positive, default=15)
+    r.add_argument("--trials", type=argtypes.positive, default=15)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument(
         "--stop-early",
@@ -110,14 +89,24 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument(
         "--data", type=Path, default=None, help="dataset directory (default: shipped data)"
     )
-    bn.add_argument("--sources", type=_csv, default=None, help="source names (default: all)")
-    bn.add_argument("--targets", type=_csv, default=None, help="target names (default: all)")
+    bn.add_argument(
+        "--sources", type=argtypes.csv, default=None, help="source names (default: all)"
+    )
+    bn.add_argument(
+        "--targets", type=argtypes.csv, default=None, help="target names (default: all)"
+    )
     bn.add_argument(
         "--trials", type=_csv_ints, default=[6, 15, 30], help="checkpoints, e.g. 6,15,30"
     )
-    bn.add_argument("--seeds", type=_positive, default=20, help="seeds per (method, target)")
-    bn.add_argument("--methods", type=_csv, default=list(METHODS), help=f"from {','.join(METHODS)}")
-    bn.add_argument("--workers", type=_positive, default=None, help="processes (default: CPUs)")
+    bn.add_argument(
+        "--seeds", type=argtypes.positive, default=20, help="seeds per (method, target)"
+    )
+    bn.add_argument(
+        "--methods", type=argtypes.csv, default=list(METHODS), help=f"from {','.join(METHODS)}"
+    )
+    bn.add_argument(
+        "--workers", type=argtypes.positive, default=None, help="processes (default: CPUs)"
+    )
     bn.add_argument(
         "--loo",
         action="store_true",
@@ -127,19 +116,21 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument("--out", type=Path, required=True, help="output directory")
 
     analyze.add_parser(sub)
+    search.add_parser(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from falcon_operator.cli import analyze, commands
+        from falcon_operator.cli import analyze, commands, search
 
         handler = {
             "kb": commands.kb_build,
             "replay": commands.replay,
             "bench": commands.bench,
             "analyze": analyze.run,
+            "search": search.run,
         }
         return handler[args.command](args)
     except FalconError as exc:

@@ -1,0 +1,123 @@
+"""``falcon search MODEL.onnx``: the main job on the embedded default (the simulated fleet).
+
+Analyses the model, builds the search space over the catalog's GPUs and MIG slices, CPU cores,
+GPU memory limits, batch sizes and power caps, runs the chosen strategy against the simulated
+fleet (one line per trial), prints the recommendation and writes the Deployment manifest.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from falcon_operator.cli import args as argtypes
+from falcon_operator.fleet.backend import FleetBackend, fleet_space
+from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.fleet.performance import FleetModel
+from falcon_operator.fleet.workload import workload_from_onnx
+from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
+from falcon_operator.recommend.deployment import (
+    DeploymentOptions,
+    recommendation_manifests,
+    to_yaml,
+)
+from falcon_operator.search.records import TrialRecord, best_trial
+from falcon_operator.search.registry import METHODS, make_strategy
+
+console = Console()
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``search`` on the ``falcon`` sub-command parsers."""
+    s = subparsers.add_parser("search", help="find a serving configuration for an ONNX model")
+    s.add_argument("model", type=Path, metavar="MODEL.onnx", help="the ONNX model file")
+    s.add_argument(
+        "--slo-p99-ms",
+        type=argtypes.positive_float,
+        default=None,
+        help="p99 latency objective in ms (default: none)",
+    )
+    s.add_argument("--trials", type=argtypes.positive, default=12, help="trial budget (12)")
+    s.add_argument(
+        "--gpus",
+        type=argtypes.csv,
+        default=None,
+        help="GPU types to consider, e.g. T4,V100,A100 (default: the whole catalog)",
+    )
+    s.add_argument("--no-mig", action="store_true", help="whole GPUs only, no MIG slices")
+    s.add_argument("--catalog", type=Path, default=None, help="GPU and price catalog (TOML)")
+    s.add_argument("--method", choices=METHODS, default="falcon")
+    s.add_argument("--seed", type=int, default=0, help="search and measurement-noise seed")
+    s.add_argument("--name", default=None, help="Deployment name (default: the model's name)")
+    s.add_argument("--namespace", default="default")
+    s.add_argument(
+        "--output",
+        type=Path,
+        default=Path("falcon-recommendation.yaml"),
+        help="where to write the manifests (default falcon-recommendation.yaml)",
+    )
+
+
+def _describe(record: TrialRecord) -> str:
+    if record.ok:
+        m = record.metrics
+        return (
+            f"{m['rps']:8.1f} rps  p99 {m['p99_ms']:7.1f} ms  ${m['cost_per_hour']:.3f}/h  "
+            f"{record.objective:8.1f} rps/$"
+        )
+    return f"{record.outcome.value}: {record.reason}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Search the simulated fleet for ``args.model`` and write the recommendation."""
+    catalog = load_catalog(args.catalog)
+    workload, profile = workload_from_onnx(args.model)
+    space = fleet_space(catalog, gpus=args.gpus, mig=not args.no_mig)
+    backend = FleetBackend(
+        workload, FleetModel(catalog), slo_p99_ms=args.slo_p99_ms, seed=args.seed
+    )
+    kb = FalconDataset(default_data_dir()).knowledge()
+    strategy = make_strategy(
+        args.method,
+        space,
+        kb,
+        profile=profile.shares(),
+        seed=args.seed,
+        cost=backend.cost_function(space),
+    )
+    console.print(
+        f"[bold]{profile.model}[/bold]: KOPs {', '.join(profile.kops)}; "
+        f"{space.size} configurations; {args.method}, {args.trials} trials"
+        + (f", p99 SLO {args.slo_p99_ms:g} ms" if args.slo_p99_ms else "")
+    )
+    for op, known in profile.unseen.items():
+        console.print(f"  unseen operator {op!r}: counted as {known!r}")
+    history: list[TrialRecord] = []
+    for n in range(1, args.trials + 1):
+        suggestion = strategy.suggest(history, 1)
+        if not suggestion:
+            break
+        record = backend.run(suggestion[0])
+        history.append(record)
+        cfg = " ".join(f"{k}={v}" for k, v in suggestion[0].items())
+        console.print(f"trial {n:>3}/{args.trials}  {cfg:<62} {_describe(record)}")
+    best = best_trial(history)
+    if best is None:
+        console.print(
+            "[red]no configuration ran: widen the space, relax the SLO or add trials[/red]"
+        )
+        return 1
+    options = DeploymentOptions(
+        name=args.name or profile.model, model_name=profile.model, namespace=args.namespace
+    )
+    manifests = recommendation_manifests(best.config, catalog, options, objective=best.objective)
+    args.output.write_text(to_yaml(manifests))
+    failed = sum(not t.ok for t in history)
+    console.print(
+        f"[bold green]recommendation[/bold green]: {dict(best.config)}\n"
+        f"  {_describe(best)}; {failed} of {len(history)} trials failed or were infeasible\n"
+        f"  wrote {args.output}"
+    )
+    return 0

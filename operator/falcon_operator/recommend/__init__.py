@@ -1,0 +1,1 @@
+"""Turning a chosen configuration into manifests a GitOps tool can reconcile."""
