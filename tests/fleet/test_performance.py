@@ -127,3 +127,19 @@ def test_fleet_backend_records(model: FleetModel) -> None:
         {"batchsize": 64, "cpus": 1, "gpumem": 0.0, "gpupower": 50, "gputype": "A100/1g.5gb"}
     )
     assert slow.outcome in (Outcome.FAILED, Outcome.INFEASIBLE)
+
+
+def test_a_measured_p99_over_the_slo_fails_the_trial(model: FleetModel) -> None:
+    from falcon_operator.fleet.backend import FleetBackend
+    from falcon_operator.search.records import Outcome
+
+    config = {"batchsize": 16, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"}
+    clean = FleetBackend(cnn(), model).measure(config, noisy=False)
+    tight = FleetBackend(cnn(), model, slo_p99_ms=1.0, seed=1).run(config)
+    assert tight.outcome is Outcome.FAILED and "SLO" in tight.reason
+    outcomes = set()
+    for seed in range(20):  # whatever the noise, an ok trial never reports p99 over the SLO
+        record = FleetBackend(cnn(), model, slo_p99_ms=clean.p99_ms, seed=seed).run(config)
+        outcomes.add(record.outcome)
+        assert not record.ok or record.metrics["p99_ms"] <= clean.p99_ms
+    assert outcomes == {Outcome.OK, Outcome.FAILED}  # noise pushes some measurements over

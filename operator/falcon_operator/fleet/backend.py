@@ -99,6 +99,9 @@ class FleetBackend:
 
     def run(self, config: Mapping[str, Value]) -> TrialRecord:
         m = self.measure(config)
+        if m.feasible and self.slo_p99_ms is not None and m.p99_ms > self.slo_p99_ms:
+            reason = f"measured p99 {m.p99_ms:.1f} ms breaks the {self.slo_p99_ms:g} ms SLO"
+            return TrialRecord(dict(config), Outcome.FAILED, reason=reason, metrics=m.metrics())
         if m.feasible:
             return TrialRecord(dict(config), Outcome.OK, m.rps_per_dollar, metrics=m.metrics())
         outcome = Outcome.INFEASIBLE if m.reason.startswith("out of memory") else Outcome.FAILED
