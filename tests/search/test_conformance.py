@@ -7,12 +7,11 @@ answered by the table oracle; (b) a small synthetic space with a hand-built know
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from falcon_operator.backends.table import TableOracle
 from falcon_operator.errors import StrategyError
@@ -27,13 +26,6 @@ from falcon_operator.search.strategy import Strategy
 
 N_TRIALS = 8
 SETTINGS = ("real", "synthetic")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread() -> Iterator[None]:
-    """The GP fits work on tiny matrices; threaded BLAS only adds contention on a busy machine."""
-    with threadpool_limits(limits=1):
-        yield
 
 
 @dataclass(frozen=True)

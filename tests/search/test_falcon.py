@@ -4,13 +4,11 @@ the prior-GP surrogate, the acquisition functions and batch suggestions."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from threadpoolctl import threadpool_limits
 
 from falcon_operator.knowledge.base import Knowledge, build_knowledge
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
@@ -26,13 +24,6 @@ from falcon_operator.search.surrogate import PriorGP, SurrogateSettings
 
 Index = NDArray[np.int64]
 Array = NDArray[np.float64]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _one_blas_thread() -> Iterator[None]:
-    """The GP fits work on tiny matrices; threaded BLAS only adds contention on a busy machine."""
-    with threadpool_limits(limits=1):
-        yield
 
 
 @dataclass(frozen=True)
