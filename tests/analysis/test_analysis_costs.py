@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import onnx
 import pytest
-from conftest import single_op
 from onnx import TensorProto
 
+from conftest import single_op
 from falcon_operator.analysis import profile_model
 from falcon_operator.analysis.costs import NodeCost
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import onnx
 import pytest
-from conftest import single_op
 from onnx import TensorProto
 from onnx import helper as oh
 
+from conftest import single_op
 from falcon_operator.analysis import ModelError, load_model, profile_model
 from falcon_operator.analysis.zoo import resnet_cnn
 from falcon_operator.errors import FalconError
