@@ -365,3 +365,37 @@ def test_logistic_feasibility_blames_the_knob_the_failures_share() -> None:
     assert lone[1] > 0.7 and lone[2] > 0.7  # nothing in common with it: still likely
     assert 0.4 < lone[0] < lone[1]  # shares batch 3: less likely, far from ruled out
     assert logistic_feasibility(cand, ok, bad[:0]).tolist() == [1.0, 1.0, 1.0]
+
+
+def test_log_surrogate_learns_the_scale_of_a_shape_only_prior() -> None:
+    from falcon_operator.search.surrogate import LogPriorGP
+
+    space = GRID
+    idx = space.all_indices()
+
+    def prior(i: Index) -> Array:
+        return 1.0 + space.codes(i)[:, 0].astype(float)  # grows with u
+
+    obs = np.array([0, 55, 99], dtype=np.int64)
+    gp = LogPriorGP(space.encode, prior, settings=SurrogateSettings(min_gp_points=10))
+    gp.fit(obs, 3.0 * prior(obs))
+    mu, sd = gp.predict(idx)
+    np.testing.assert_allclose(mu, np.log(3.0 * prior(idx)))  # offset = log 3, no GP yet
+    assert np.all(sd == gp.settings.prior_spread)
+    assert gp.from_model(float(gp.to_model(np.array([5.0]))[0])) == pytest.approx(5.0)
+
+
+def test_falcon_models_log_objective_when_the_prior_is_curves_only(real: Real) -> None:
+    from falcon_operator.bench.latency import large_space
+    from falcon_operator.search.surrogate import LogPriorGP
+
+    space = large_space()
+    strategy = FalconStrategy(space, real.knowledge, profile=real.profile, seed=0)
+    assert strategy.prior.kind == "kop-curves"
+    history = [
+        TrialRecord(space.config_at(i), Outcome.OK, float(10 + i % 7)) for i in (5, 70_001, 99_999)
+    ]
+    state = search_state(space, history, ())
+    assert isinstance(strategy.surrogate(state), LogPriorGP)
+    table = FalconStrategy(real.space, real.knowledge, profile=real.profile, seed=0)
+    assert not isinstance(table.surrogate(search_state(real.space, [], ())), LogPriorGP)

@@ -36,7 +36,7 @@ from falcon_operator.search.acquisition import (
 from falcon_operator.search.records import History
 from falcon_operator.search.space import Space
 from falcon_operator.search.strategy import SearchState, Strategy, search_state
-from falcon_operator.search.surrogate import PriorGP, SurrogateSettings
+from falcon_operator.search.surrogate import LogPriorGP, PriorGP, SurrogateSettings
 from falcon_operator.search.tree import Node, RegionTree, TreeSettings, build_tree
 
 Array = NDArray[np.float64]
@@ -64,6 +64,10 @@ class FalconSettings:
     chunk: int = 32768
     tree: TreeSettings = field(default_factory=TreeSettings)
     surrogate: SurrogateSettings = field(default_factory=SurrogateSettings)
+    #: the surrogate when the prior comes from KOP curves (log space; spread in log units)
+    curve_surrogate: SurrogateSettings = field(
+        default_factory=lambda: SurrogateSettings(prior_spread=1.0)
+    )
 
 
 @dataclass
@@ -120,8 +124,16 @@ class FalconStrategy(Strategy):
 
         idx = np.concatenate([state.ok_idx, np.array([i for i, _ in extra], dtype=np.int64)])
         y = np.concatenate([state.ok_y, np.array([v for _, v in extra], dtype=float)])
-        settings = self.settings.surrogate
-        return PriorGP(self.space.encode, prior, settings=settings, seed=self.seed).fit(idx, y)
+        model: PriorGP
+        if self.prior.kind == "kop-curves":
+            model = LogPriorGP(
+                self.space.encode, prior, settings=self.settings.curve_surrogate, seed=self.seed
+            )
+        else:
+            model = PriorGP(
+                self.space.encode, prior, settings=self.settings.surrogate, seed=self.seed
+            )
+        return model.fit(idx, y)
 
     # -- acquisition over the whole space, chunk by chunk ------------------------------------------
     def _scan(self, state: SearchState, gp: PriorGP, excluded: set[int]) -> _Scan:
@@ -129,7 +141,7 @@ class FalconStrategy(Strategy):
         best_idx = np.full(n_leaves, -1, dtype=np.int64)
         best_acq = np.full(n_leaves, -np.inf)
         has_ok = state.ok_y.size > 0
-        incumbent = float(state.ok_y.max()) if has_ok else 0.0
+        incumbent = float(gp.to_model(state.ok_y).max()) if has_ok else 0.0
         ok_x = self.space.encode(state.ok_idx)
         bad_x = self.space.encode(state.bad_idx)
         ok_f = self._feasibility_features(state.ok_idx)
@@ -211,7 +223,7 @@ class FalconStrategy(Strategy):
             if pick < 0:
                 break
             picks.append(pick)
-            fantasies.append((pick, float(gp.predict(np.array([pick]))[0][0])))
+            fantasies.append((pick, gp.from_model(float(gp.predict(np.array([pick]))[0][0]))))
         return picks
 
     def should_stop(self, history: History) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -73,11 +74,7 @@ class PriorGP:
         self.gp = None
         if idx.size >= st.min_gp_points:
             resid = (y - self.scale * p) / self.sigma
-            kernel = ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
-                length_scale=np.full(self.encode(idx[:1]).shape[1], 0.5),
-                length_scale_bounds=st.length_scale_bounds,
-                nu=st.nu,
-            ) + WhiteKernel(0.1, st.noise_bounds)
+            kernel = _kernel(self.encode(idx[:1]).shape[1], st)
             gp = GaussianProcessRegressor(kernel, normalize_y=False, random_state=self.seed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
@@ -86,6 +83,13 @@ class PriorGP:
                 self.gp = gp
         return self
 
+    def to_model(self, y: Array) -> Array:
+        """Objective values in the units ``predict`` works in (identity here)."""
+        return y
+
+    def from_model(self, z: float) -> float:
+        return z
+
     def predict(self, idx: NDArray[np.int64]) -> tuple[Array, Array]:
         """Posterior mean and standard deviation (objective units) at ``idx``."""
         mu = self.scale * self.prior(idx)
@@ -93,6 +97,12 @@ class PriorGP:
             return mu, np.full(idx.size, self.sigma)
         r_mu, r_sd = self.gp.predict(self.encode(idx), return_std=True)
         return mu + self.sigma * r_mu, self.sigma * np.maximum(r_sd, 1e-9)
+
+
+def _kernel(n_features: int, st: SurrogateSettings) -> Any:
+    return ConstantKernel(1.0, (1e-2, 1e2)) * Matern(
+        length_scale=np.full(n_features, 0.5), length_scale_bounds=st.length_scale_bounds, nu=st.nu
+    ) + WhiteKernel(0.1, st.noise_bounds)
 
 
 def _beats_white_noise(gp: GaussianProcessRegressor, resid: Array) -> bool:
@@ -117,3 +127,55 @@ def fit_quietly(gp: GaussianProcessRegressor, x: Array, y: Array) -> GaussianPro
         warnings.simplefilter("ignore", ConvergenceWarning)
         gp.fit(x, y)
     return gp
+
+
+class LogPriorGP(PriorGP):
+    """The same model on ``log y``: ``log y = a + log prior(x) + GP residual``.
+
+    For priors that only know the *shape* of a response (KOP resource curves: min-max normalised
+    throughput divided by price), not its scale: the offset ``a`` is fitted, effects multiply,
+    and the residual spread ``prior_spread`` is in log units (1.0 ≈ a factor e either way), so the
+    search trusts the curves' ranking only as far as the data agrees.
+    """
+
+    log_floor: float = 1e-3  #: smallest prior value taken seriously (curves reach 0)
+
+    def to_model(self, y: Array) -> Array:
+        return np.log(np.maximum(y, 1e-300))
+
+    def _log_prior(self, idx: NDArray[np.int64]) -> Array:
+        return np.log(np.maximum(self.prior(idx), self.log_floor * self._prior_max))
+
+    def fit(self, idx: NDArray[np.int64], y: Array) -> PriorGP:
+        st = self.settings
+        self._prior_max = float(np.max(self.prior(idx))) if idx.size else 1.0
+        self._prior_max = max(self._prior_max, 1e-300)
+        z = self.to_model(y)
+        lp = self._log_prior(idx) if idx.size else np.empty(0)
+        self.offset = float(np.mean(z - lp)) if idx.size else 0.0
+        self.sigma = st.prior_spread
+        self.gp = None
+        if idx.size >= st.min_gp_points:
+            resid = (z - self.offset - lp) / self.sigma
+            gp = GaussianProcessRegressor(
+                _kernel(self.encode(idx[:1]).shape[1], st),
+                normalize_y=False,
+                random_state=self.seed,
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                gp.fit(self.encode(idx), resid)
+            if not st.occam_gate or _beats_white_noise(gp, resid):
+                self.gp = gp
+        return self
+
+    def predict(self, idx: NDArray[np.int64]) -> tuple[Array, Array]:
+        """Posterior mean and standard deviation of ``log y`` at ``idx``."""
+        mu = self.offset + self._log_prior(idx)
+        if self.gp is None:
+            return mu, np.full(idx.size, self.sigma)
+        r_mu, r_sd = self.gp.predict(self.encode(idx), return_std=True)
+        return mu + self.sigma * r_mu, self.sigma * np.maximum(r_sd, 1e-9)
+
+    def from_model(self, z: float) -> float:
+        return float(np.exp(z))
