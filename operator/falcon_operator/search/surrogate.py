@@ -73,15 +73,19 @@ class PriorGP:
         self.sigma = max(st.prior_spread * typical, 1e-12)
         self.gp = None
         if idx.size >= st.min_gp_points:
-            resid = (y - self.scale * p) / self.sigma
-            kernel = _kernel(self.encode(idx[:1]).shape[1], st)
-            gp = GaussianProcessRegressor(kernel, normalize_y=False, random_state=self.seed)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                gp.fit(self.encode(idx), resid)
-            if not st.occam_gate or _beats_white_noise(gp, resid):
-                self.gp = gp
+            self._fit_residual(idx, (y - self.scale * p) / self.sigma)
         return self
+
+    def _fit_residual(self, idx: NDArray[np.int64], resid: Array) -> None:
+        """Fit the residual GP; keep it only if it passes the Occam gate."""
+        st = self.settings
+        kernel = _kernel(self.encode(idx[:1]).shape[1], st)
+        gp = GaussianProcessRegressor(kernel, normalize_y=False, random_state=self.seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gp.fit(self.encode(idx), resid)
+        if not st.occam_gate or _beats_white_noise(gp, resid):
+            self.gp = gp
 
     def to_model(self, y: Array) -> Array:
         """Objective values in the units ``predict`` works in (identity here)."""
@@ -156,17 +160,7 @@ class LogPriorGP(PriorGP):
         self.sigma = st.prior_spread
         self.gp = None
         if idx.size >= st.min_gp_points:
-            resid = (z - self.offset - lp) / self.sigma
-            gp = GaussianProcessRegressor(
-                _kernel(self.encode(idx[:1]).shape[1], st),
-                normalize_y=False,
-                random_state=self.seed,
-            )
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                gp.fit(self.encode(idx), resid)
-            if not st.occam_gate or _beats_white_noise(gp, resid):
-                self.gp = gp
+            self._fit_residual(idx, (z - self.offset - lp) / self.sigma)
         return self
 
     def predict(self, idx: NDArray[np.int64]) -> tuple[Array, Array]:
