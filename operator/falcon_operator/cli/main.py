@@ -28,6 +28,17 @@ def _csv_ints(text: str) -> list[int]:
     return values
 
 
+def _add_dataset_args(parser: argparse.ArgumentParser, *, sources: bool = True) -> None:
+    """``--data`` (and ``--sources``): which Falcon-layout directory, which source tables."""
+    parser.add_argument(
+        "--data", type=Path, default=None, help="dataset directory (default: shipped data)"
+    )
+    if sources:
+        parser.add_argument(
+            "--sources", type=argtypes.csv, default=None, help="source model names (default: all)"
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from falcon_operator.cli import analyze, search
     from falcon_operator.search.registry import METHODS
@@ -42,12 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="kb_command", required=True, metavar="KB_COMMAND"
     )
     b = kb.add_parser("build", help="build a knowledge base from a Falcon-layout directory")
-    b.add_argument(
-        "--data", type=Path, default=None, help="dataset directory (default: shipped data)"
-    )
-    b.add_argument(
-        "--sources", type=argtypes.csv, default=None, help="source model names (default: all)"
-    )
+    _add_dataset_args(b)
     b.add_argument(
         "--kop-threshold",
         type=argtypes.fraction,
@@ -63,9 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--out", type=Path, required=True, help="where to write the .kb.json.gz")
 
     r = sub.add_parser("replay", help="run a search against a recorded table (the demo)")
-    r.add_argument(
-        "--data", type=Path, default=None, help="dataset directory (default: shipped data)"
-    )
+    _add_dataset_args(r, sources=False)
     r.add_argument("--target", default=None, help="target table name in DATA/models/targets")
     r.add_argument(
         "--table", type=Path, default=None, help="or any table file in the Falcon layout"
@@ -86,12 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     bn = sub.add_parser("bench", help="compare strategies on target tables")
-    bn.add_argument(
-        "--data", type=Path, default=None, help="dataset directory (default: shipped data)"
-    )
-    bn.add_argument(
-        "--sources", type=argtypes.csv, default=None, help="source names (default: all)"
-    )
+    _add_dataset_args(bn)
     bn.add_argument(
         "--targets", type=argtypes.csv, default=None, help="target names (default: all)"
     )

@@ -50,6 +50,11 @@ class Prior:
             self.sources = np.where(np.isnan(matrix[1]), 0.0, matrix[1])
         self._curve_terms = self._curve_weights()
         self._cache: Array | None = None
+        self._spread = (
+            float(self.sources.std(0).mean())
+            if self.sources is not None and len(self.sources) >= 2
+            else 0.1
+        )
 
     @property
     def kind(self) -> str:
@@ -113,9 +118,7 @@ class Prior:
 
     def spread(self) -> float:
         """Typical spread of a model around the prior mean (std across sources, mean over cells)."""
-        if self.sources is None or len(self.sources) < 2:
-            return 0.1
-        return float(self.sources.std(0).mean())
+        return self._spread
 
     def source_fit(self, idx: NDArray[np.int64], y: Array) -> tuple[Array, Array] | None:
         """How well a scaled copy of each source explains observations ``y`` at ``idx``.

@@ -146,9 +146,10 @@ class FalconStrategy(Strategy):
         bad_x = self.space.encode(state.bad_idx)
         ok_f = self._feasibility_features(state.ok_idx)
         bad_f = self._feasibility_features(state.bad_idx)
+        excluded_arr = np.fromiter(excluded, dtype=np.int64, count=len(excluded))
         for chunk in self.space.iter_chunks(self.settings.chunk):
-            if excluded:
-                chunk = chunk[~np.isin(chunk, np.fromiter(excluded, dtype=np.int64))]
+            if excluded_arr.size:
+                chunk = chunk[~np.isin(chunk, excluded_arr)]
             if chunk.size == 0:
                 continue
             mu, sd = gp.predict(chunk)
