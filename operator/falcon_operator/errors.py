@@ -23,3 +23,10 @@ class KnowledgeError(FalconError):
 
 class StrategyError(FalconError):
     """A search strategy was asked for something it cannot do (e.g. more suggestions than exist)."""
+
+
+class MetricsError(FalconError):
+    """Triton's metrics could not be scraped, parsed or turned into a window measurement.
+
+    Subclasses in :mod:`falcon_operator.metrics.errors` say whether a retry may help.
+    """

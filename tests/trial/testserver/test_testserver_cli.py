@@ -1,0 +1,46 @@
+"""``falcon-triton-sim``: one-line errors with exit 2, and a run that dies on request."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from falcon_trial.testserver.cli import main
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--gpu", "X9"], "unknown GPU 'X9'"),
+        (["--power", "150"], "percentage of TDP"),
+        (["--batch-size", "0"], "batch size ≥ 1"),
+        (["--gpu-memory-gb", "0.1"], "out of memory"),
+        (["--instances", "0"], "instance count ≥ 1"),
+        (["--port", "70000"], "--port must be in 0..65535"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    resnet: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--model", str(resnet), *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("falcon-triton-sim: error: ") and message in err
+    assert err.count("\n") == 1
+
+
+def test_a_missing_model_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--model", str(tmp_path / "none.onnx")]) == 2
+    assert "no such model file" in capsys.readouterr().err
+
+
+def test_the_console_script_serves_and_dies_on_request(resnet: Path) -> None:
+    cmd = [sys.executable, "-m", "falcon_trial.testserver.cli", "--model", str(resnet),
+           "--host", "127.0.0.1", "--port", "0", "--metrics-port", "0", "--die-after", "0.5",
+           "--model-name", "resnet"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3
+    assert "serving 'resnet' at http://127.0.0.1:" in done.stderr
+    assert "capacity 6105 req/s" in done.stderr and "killed after 0.5 s" in done.stderr
