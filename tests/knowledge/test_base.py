@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -94,3 +95,25 @@ def test_fleet_cost_function_matches_the_model() -> None:
         for c in map(space.config_at, map(int, idx))
     ]
     np.testing.assert_allclose(cost(idx), expected)
+
+
+def test_targets_can_be_read_in_the_knowledge_space(tmp_path: Path) -> None:
+    """A target whose table lacks every row of one knob value is still searched over the
+    sources' whole space (the missing cells are infeasible, not out of the space)."""
+
+    def write(kind: str, name: str, batches: tuple[int, ...]) -> None:
+        path = tmp_path / "models" / kind / f"reg-{name}.csv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(["batchsize", "cpus", "objective"])
+            out.writerows((b, c, 0.1 * b + c) for b in batches for c in (1, 2))
+
+    write("sources", "a", (1, 2, 4))
+    write("targets", "t", (1, 2))  # batch 4 never ran
+    ds = FalconDataset(tmp_path)
+    kb = ds.knowledge()
+    (own,) = ds.tables("targets")
+    (aligned,) = ds.tables("targets", space=kb.space)
+    assert own.space.size == 4 and aligned.space == kb.space and aligned.space.size == 6
+    assert np.isnan(aligned.values).sum() == 2

@@ -152,6 +152,16 @@ def test_load_time_layout_derives_names(tmp_path: Path) -> None:
     assert load_curve_file(f, operator="nn.dense", pair="GPU-POWER").operator == "dense"
 
 
+def test_gpu_labels_may_be_text(tmp_path: Path) -> None:
+    """Generated curves (the fleet benchmark) name GPUs and MIG slices by label, not code."""
+    f = _write(tmp_path / "CPUcores-GPU/dense-cpus-gputype-time.csv",
+               "1,A100/3g.20gb,0.2\n2,A100/3g.20gb,0.4\n1,T4,0.5\n2,T4,1\n")  # fmt: skip
+    c = load_curve_file(f)
+    assert (c.knob1, c.knob2) == ("cpus", "gputype")
+    assert set(c.knob2_levels) == {"A100/3g.20gb", "T4"}
+    assert c.value(2.0, "A100/3g.20gb") == pytest.approx(0.4)
+
+
 def test_load_model_layout_derives_shape(tmp_path: Path) -> None:
     f = _write(tmp_path / "01-conv2d/03-CPUcores-power-concave.csv", "1,50,0.1\n2,50,0.3\n")
     c = load_curve_file(f)
@@ -172,6 +182,9 @@ def test_load_model_layout_derives_shape(tmp_path: Path) -> None:
         ("CPU-GPU/add-cores-instance-time.csv", "1,1,0.5\n1,1,0.6\n"),
         ("unknown-pair/add-cores-instance-time.csv", "1,1,0.5\n"),
         ("CPU-GPU/whatever.csv", "1,1,0.5\n"),
+        ("CPU-GPU/add-cores-instance-time.csv", "1, ,0.5\n"),
+        ("CPU-GPU/add-cores-instance-time.csv", "1,inf,0.5\n"),
+        ("CPUcores-power/add-cores-power-time.csv", "1,high,0.5\n"),
     ],
 )
 def test_bad_files_raise_data_error(tmp_path: Path, name: str, text: str) -> None:

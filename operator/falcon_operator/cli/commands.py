@@ -11,10 +11,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table as RichTable
 
 from falcon_operator.backends.table import TableOracle
+from falcon_operator.bench.fleet import FleetBenchSettings, write_fleet_dataset
 from falcon_operator.bench.latency import large_space, time_suggestions
 from falcon_operator.bench.report import write_report
 from falcon_operator.bench.runner import Job, JobResult, run_jobs
 from falcon_operator.errors import DataError
+from falcon_operator.fleet.catalog import load_catalog
 from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings, curve_shapes
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
 from falcon_operator.knowledge.tables import read_table
@@ -53,11 +55,11 @@ def replay(args: argparse.Namespace) -> int:
     ds = _dataset(args.data)
     if (args.target is None) == (args.table is None):
         raise DataError("give exactly one of --target NAME or --table FILE")
+    kb = Knowledge.load(args.knowledge) if args.knowledge else ds.knowledge()
     if args.table is not None:
         target = read_table(args.table)
     else:
-        target = ds.tables("targets", [args.target])[0]
-    kb = Knowledge.load(args.knowledge) if args.knowledge else ds.knowledge()
+        target = ds.tables("targets", [args.target], space=kb.space)[0]
     profile = ds.profile(target.name)
     strategy = make_strategy(args.method, target.space, kb, profile=profile, seed=args.seed)
     oracle = TableOracle(target)
@@ -111,8 +113,26 @@ def replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fleet_dataset(args: argparse.Namespace) -> FalconDataset:
+    """Generate the fleet benchmark's Falcon-layout directory and open it."""
+    root = (args.data or args.out / "data").resolve()
+    console.print(f"generating the fleet benchmark tables in {root} …")
+    started = time.perf_counter()
+    settings = FleetBenchSettings(slo_p99_ms=args.slo_p99_ms)
+    made = write_fleet_dataset(root, load_catalog(args.catalog), settings=settings)
+    size = made[0].space_size if made else 0
+    for m in made:
+        console.print(
+            f"  {m.kind[:-1]:<6} {m.name:<14} {m.feasible:>5} of {size} configurations run "
+            f"(p99 ≤ {settings.slo_p99_ms:g} ms, fits in memory); KOPs "
+            + ", ".join(f"{op} {share:.0%}" for op, share in list(m.shares.items())[:3])
+        )
+    console.print(f"  done in {time.perf_counter() - started:.1f} s")
+    return FalconDataset(root)
+
+
 def bench(args: argparse.Namespace) -> int:
-    ds = _dataset(args.data)
+    ds = _fleet_dataset(args) if args.fleet else _dataset(args.data)
     kb = ds.knowledge(sources=args.sources)
     knowledge = {"": kb}
     if args.loo:  # every source in turn is the target; knowledge from the others
@@ -121,7 +141,7 @@ def bench(args: argparse.Namespace) -> int:
         for name in names:
             knowledge[name] = ds.knowledge(sources=[n for n in names if n != name])
     else:
-        targets = ds.tables("targets", args.targets)
+        targets = ds.tables("targets", args.targets, space=kb.space)
     trials = max(args.trials)
     jobs = [
         Job(m, t, ds.profile(t.name), seed, trials, t.name if args.loo else "")
@@ -170,6 +190,8 @@ def bench(args: argparse.Namespace) -> int:
         "methods": args.methods,
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
+    if args.fleet:
+        meta["fleet"] = {"slo_p99_ms": args.slo_p99_ms, "catalog": str(args.catalog or "shipped")}
     paths = write_report(args.out, runs, args.trials, latency, meta=meta)
     console.print(Path(paths["markdown"]).read_text())
     console.print(f"wrote {', '.join(str(p) for p in paths.values())}")

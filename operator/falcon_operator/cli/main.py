@@ -112,6 +112,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave-one-source-out: each source is the target, knowledge from the rest",
     )
     bn.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
+    bn.add_argument(
+        "--fleet",
+        action="store_true",
+        help="generate the fleet benchmark's tables from the simulated fleet (into DATA, "
+        "default OUT/data) and benchmark on them",
+    )
+    bn.add_argument(
+        "--slo-p99-ms",
+        type=argtypes.positive_float,
+        default=100.0,
+        help="with --fleet: the p99 SLO every model is served under (default 100)",
+    )
+    bn.add_argument(
+        "--catalog", type=Path, default=None, help="with --fleet: GPU and price catalog (TOML)"
+    )
     bn.add_argument("--out", type=Path, required=True, help="output directory")
 
     analyze.add_parser(sub)

@@ -97,8 +97,9 @@ class FleetBackend:
             seed=self.seed if noisy else None,
         )
 
-    def run(self, config: Mapping[str, Value]) -> TrialRecord:
-        m = self.measure(config)
+    def run(self, config: Mapping[str, Value], *, noisy: bool = True) -> TrialRecord:
+        """The trial record of ``config`` (the expected measurement when not ``noisy``)."""
+        m = self.measure(config, noisy=noisy)
         if m.feasible and self.slo_p99_ms is not None and m.p99_ms > self.slo_p99_ms:
             reason = f"measured p99 {m.p99_ms:.1f} ms breaks the {self.slo_p99_ms:g} ms SLO"
             return TrialRecord(dict(config), Outcome.FAILED, reason=reason, metrics=m.metrics())

@@ -250,7 +250,15 @@ def classify_shape(curve: Curve, *, plane_tol: float = 0.1, curvature_tol: float
     return Shape.CONVEX if curvature > 0 else Shape.CONCAVE
 
 
-def _read_rows(path: Path) -> list[tuple[float, float, float]]:
+def _number_or_label(cell: str) -> float | str:
+    """A knob2 cell: a number, or a text level such as a GPU label (``A100/3g.20gb``)."""
+    try:
+        return float(cell)
+    except ValueError:
+        return cell.strip()
+
+
+def _read_rows(path: Path) -> list[tuple[float, float | str, float]]:
     if not path.is_file():
         raise DataError(f"{path}: no such curve file")
     try:
@@ -264,10 +272,13 @@ def _read_rows(path: Path) -> list[tuple[float, float, float]]:
         if len(row) < 3:
             raise DataError(f"{path}:{n}: need at least 3 columns (knob1, knob2, value)")
         try:
-            a, b, v = (float(c) for c in row[:3])
+            a, v = float(row[0]), float(row[2])
         except ValueError as exc:
             raise DataError(f"{path}:{n}: non-numeric cell in {row[:3]}") from exc
-        if not all(math.isfinite(t) for t in (a, b, v)):
+        b = _number_or_label(row[1])
+        if b == "":
+            raise DataError(f"{path}:{n}: empty knob2 cell")
+        if not all(math.isfinite(t) for t in (a, v, 0.0 if isinstance(b, str) else b)):
             raise DataError(f"{path}:{n}: non-finite cell in {row[:3]}")
         rows.append((a, b, v))
     if not rows:
@@ -294,7 +305,11 @@ def load_curve_file(
     knob1, knob2 = KNOB_PAIRS[pr]
     points: list[Point] = []
     for a, b, v in _read_rows(p):
-        if knob2 == "gputype":
+        if isinstance(b, str):
+            if knob2 != "gputype":
+                raise DataError(f"{p}: {knob2} level {b!r} is not a number")
+            points.append((a, b, v))
+        elif knob2 == "gputype":
             if not b.is_integer() or int(b) not in GPU_CODES:
                 raise DataError(f"{p}: unknown GPU code {b!r} (known: {sorted(GPU_CODES)})")
             points.append((a, GPU_CODES[int(b)], v))

@@ -22,6 +22,7 @@ from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings, build_k
 from falcon_operator.knowledge.curves import Curve, load_operator_curves
 from falcon_operator.knowledge.kops import read_operator_shares
 from falcon_operator.knowledge.tables import Table, find_tables, read_tables, table_name
+from falcon_operator.search.space import Space
 
 
 def default_data_dir() -> Path:
@@ -47,8 +48,15 @@ class FalconDataset:
             raise DataError(f"no {kind} table named {missing}; have {sorted(by_name)}")
         return [by_name[n] for n in names]
 
-    def tables(self, kind: str, names: Sequence[str] | None = None) -> list[Table]:
-        return read_tables(self.table_paths(kind, names))
+    def tables(
+        self, kind: str, names: Sequence[str] | None = None, *, space: Space | None = None
+    ) -> list[Table]:
+        """The tables of ``kind``, in ``space`` if given (else the first table's own space).
+
+        Pass the knowledge base's space for targets: a target whose table lacks every row of some
+        knob value (say, a batch size that never fits) is still searched over the whole space.
+        """
+        return read_tables(self.table_paths(kind, names), space=space)
 
     def profile(self, model: str) -> dict[str, float]:
         """The model's operator shares, or {} when the dataset has none for it."""

@@ -46,8 +46,11 @@ class Prior:
         matrix = self.knowledge.source_matrix(self.space)
         self.source_names: list[str] = matrix[0] if matrix else []
         self.sources: Array | None = None
+        #: 1 where a source model ran at the configuration, 0 where it was infeasible or failed
+        self.source_ran: Array | None = None
         if matrix is not None:
             self.sources = np.where(np.isnan(matrix[1]), 0.0, matrix[1])
+            self.source_ran = (~np.isnan(matrix[1])).astype(float)
         self._curve_terms = self._curve_weights()
         self._cache: Array | None = None
         self._spread = (
@@ -116,6 +119,33 @@ class Prior:
             return np.asarray(rows.mean(0), dtype=float)
         return np.asarray(source_weights @ rows, dtype=float)
 
+    def ran_fraction(
+        self, idx: NDArray[np.int64], *, source_weights: Array | None = None
+    ) -> Array | None:
+        """(Weighted) share of the source models that ran at ``idx``; None without tables."""
+        if self.source_ran is None:
+            return None
+        rows = self.source_ran[:, idx]
+        if source_weights is None:
+            return np.asarray(rows.mean(0), dtype=float)
+        return np.asarray(source_weights @ rows, dtype=float)
+
+    def profile_weights(self, temperature: float) -> Array | None:
+        """Weights over the sources from operator-profile similarity: ``exp(-L1 / temperature)``.
+
+        L1 is the distance between the target's and a source's operator time shares (0: the same
+        mix of operators, 2: nothing in common). None when the target or any source has no
+        profile, or the temperature is not positive.
+        """
+        profiles = self.knowledge.profiles
+        if temperature <= 0 or not self.profile or not self.source_names:
+            return None
+        if any(n not in profiles for n in self.source_names):
+            return None
+        dist = np.array([_l1(self.profile, profiles[n]) for n in self.source_names])
+        w = np.exp(-(dist - dist.min()) / temperature)
+        return np.asarray(w / w.sum(), dtype=float)
+
     def spread(self) -> float:
         """Typical spread of a model around the prior mean (std across sources, mean over cells)."""
         return self._spread
@@ -132,3 +162,8 @@ class Prior:
         b = np.maximum((ys @ y) / np.maximum((ys * ys).sum(1), 1e-12), 1e-12)
         sse = ((y[None, :] / b[:, None] - ys) ** 2).sum(1)
         return b, np.asarray(sse, dtype=float)
+
+
+def _l1(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    ta, tb = sum(a.values()) or 1.0, sum(b.values()) or 1.0
+    return float(sum(abs(a.get(k, 0.0) / ta - b.get(k, 0.0) / tb) for k in set(a) | set(b)))

@@ -33,6 +33,7 @@ from falcon_operator.search.acquisition import (
     feasibility,
     logistic_feasibility,
 )
+from falcon_operator.search.feature_gp import FeatureGP, median_distance
 from falcon_operator.search.records import History
 from falcon_operator.search.space import Space
 from falcon_operator.search.strategy import SearchState, Strategy, search_state
@@ -52,6 +53,9 @@ class FalconSettings:
     #: temperature of the source re-weighting (0: plain mean of the sources; 1: the plain
     #: Bayesian posterior). Chosen by leave-one-source-out validation (docs/algorithm.md).
     source_temperature: float = 10.0
+    #: temperature of the operator-profile prior over sources, in L1 units of time shares
+    #: (0: every source equally likely before the first trials)
+    profile_temperature: float = 0.0
     #: EI's improvement margin, in objective units
     xi: float = 0.0
     #: optional stop: the best EI left is below this fraction of the best objective
@@ -62,6 +66,14 @@ class FalconSettings:
     kop_threshold: float | None = None
     #: candidates scored per chunk (bounds memory on large spaces)
     chunk: int = 32768
+    #: with source tables, the residual GP measures distance between configurations by how the
+    #: sources rated them (search/feature_gp.py) instead of by their knob values
+    knowledge_features: bool = True
+    #: with source tables, the acquisition is multiplied by (share of similar sources that ran
+    #: at the configuration) to this power (0: ignore the sources' infeasible cells)
+    source_feasibility_power: float = 8.0
+    #: chance that a source's runnable / infeasible cell disagrees with the target's
+    source_feasibility_error: float = 0.1
     tree: TreeSettings = field(default_factory=TreeSettings)
     surrogate: SurrogateSettings = field(default_factory=SurrogateSettings)
     #: the surrogate when the prior comes from KOP curves (log space; spread in log units)
@@ -99,6 +111,7 @@ class FalconStrategy(Strategy):
         self.prior = Prior(
             knowledge, space, dict(profile or {}), self.settings.kop_threshold, cost=cost
         )
+        self._scale: float | None = None
         kops = self.prior.kops or knowledge.operators
         self.tree: RegionTree = build_tree(
             space, knowledge, kops, dict(profile or {}), settings=self.settings.tree
@@ -106,13 +119,35 @@ class FalconStrategy(Strategy):
 
     # -- knowledge re-weighting ------------------------------------------------------------------
     def source_weights(self, state: SearchState) -> Array | None:
-        """Posterior over "the target is a scaled copy of source s, plus the sources' noise"."""
+        """Posterior over "the target is a scaled copy of source s, plus the sources' noise".
+
+        The prior over sources comes from operator-profile similarity (Falcon's premise: models
+        made of the same operators behave alike); the likelihood from the target's own trials.
+        """
+        prior_w = self.prior.profile_weights(self.settings.profile_temperature)
         temp = self.settings.source_temperature
         fit = self.prior.source_fit(state.ok_idx, state.ok_y) if state.ok_idx.size >= 2 else None
         if fit is None or temp <= 0:
+            return prior_w
+        logw = -fit[1] / (2 * self.prior.spread() ** 2 * temp)
+        if prior_w is not None:
+            logw = logw + np.log(np.maximum(prior_w, 1e-300))
+        w = np.exp(logw - logw.max())
+        return np.asarray(w / w.sum(), dtype=float)
+
+    def feasibility_weights(self, state: SearchState) -> Array | None:
+        """Weights over the sources by how well each one's runnable cells match the target's.
+
+        A source that ran where the target ran, and failed where it failed, agrees; each
+        disagreement costs a factor ``source_feasibility_error`` (a source may be wrong).
+        """
+        ran = self.prior.source_ran
+        if ran is None:
             return None
-        sse = fit[1]
-        logw = -sse / (2 * self.prior.spread() ** 2 * temp)
+        eps = self.settings.source_feasibility_error
+        agree_ok = np.log(np.where(ran[:, state.ok_idx] > 0, 1 - eps, eps)).sum(1)
+        agree_bad = np.log(np.where(ran[:, state.bad_idx] > 0, eps, 1 - eps)).sum(1)
+        logw = agree_ok + agree_bad
         w = np.exp(logw - logw.max())
         return np.asarray(w / w.sum(), dtype=float)
 
@@ -125,7 +160,15 @@ class FalconStrategy(Strategy):
         idx = np.concatenate([state.ok_idx, np.array([i for i, _ in extra], dtype=np.int64)])
         y = np.concatenate([state.ok_y, np.array([v for _, v in extra], dtype=float)])
         model: PriorGP
-        if self.prior.kind == "kop-curves":
+        if self.prior.kind == "source-tables" and self.settings.knowledge_features:
+            model = FeatureGP(
+                self._source_features,
+                prior,
+                length_scale=self._feature_scale(),
+                settings=self.settings.surrogate,
+                seed=self.seed,
+            )
+        elif self.prior.kind == "kop-curves":
             model = LogPriorGP(
                 self.space.encode, prior, settings=self.settings.curve_surrogate, seed=self.seed
             )
@@ -135,8 +178,24 @@ class FalconStrategy(Strategy):
             )
         return model.fit(idx, y)
 
+    def _source_features(self, idx: Index) -> Array:
+        assert self.prior.sources is not None
+        return np.asarray(self.prior.sources[:, idx].T, dtype=float)
+
+    def _feature_scale(self) -> float:
+        if self._scale is None:
+            sample = np.unique(np.linspace(0, self.space.size - 1, 4000).astype(np.int64))
+            self._scale = median_distance(self._source_features(sample), seed=self.seed)
+        return self._scale
+
     # -- acquisition over the whole space, chunk by chunk ------------------------------------------
-    def _scan(self, state: SearchState, gp: PriorGP, excluded: set[int]) -> _Scan:
+    def _scan(
+        self,
+        state: SearchState,
+        gp: PriorGP,
+        excluded: set[int],
+        weights: Array | None = None,
+    ) -> _Scan:
         n_leaves = len(self.tree.leaves)
         best_idx = np.full(n_leaves, -1, dtype=np.int64)
         best_acq = np.full(n_leaves, -np.inf)
@@ -154,6 +213,9 @@ class FalconStrategy(Strategy):
                 continue
             mu, sd = gp.predict(chunk)
             acq = expected_improvement(mu, sd, incumbent, xi=self.settings.xi) if has_ok else mu
+            ran = self.prior.ran_fraction(chunk, source_weights=weights)
+            if ran is not None:
+                acq = acq * ran**self.settings.source_feasibility_power
             if state.bad_idx.size:
                 acq = acq * feasibility(self.space.encode(chunk), ok_x, bad_x)
                 acq = acq * logistic_feasibility(self._feasibility_features(chunk), ok_f, bad_f)
@@ -217,7 +279,7 @@ class FalconStrategy(Strategy):
         for _ in range(n):
             gp = self.surrogate(state, fantasies)
             excluded = set(state.excluded) | set(picks)
-            scan = self._scan(state, gp, excluded)
+            scan = self._scan(state, gp, excluded, self.feasibility_weights(state))
             visits = self._visits([*map(int, state.tried), *excluded - set(map(int, state.tried))])
             leaf = self._descend(scan, visits)
             pick = int(scan.best_idx[leaf])
@@ -232,5 +294,7 @@ class FalconStrategy(Strategy):
         state = search_state(self.space, history, ())
         if state.ok_y.size < self.settings.stop_min_trials:
             return False
-        scan = self._scan(state, self.surrogate(state), set(state.excluded))
+        scan = self._scan(
+            state, self.surrogate(state), set(state.excluded), self.feasibility_weights(state)
+        )
         return scan.top < self.settings.stop_ei_fraction * abs(float(state.ok_y.max()))
