@@ -1,5 +1,6 @@
-"""The CLI: exit codes and one-line messages (never a traceback), against a closed port and a
-minimal fake server; the report on stdout and in the termination log."""
+"""The CLI: exit codes and one-line messages (never a traceback), against a closed port and the
+Triton-compatible test server (fast simulated backend, faults injected); the report on stdout
+and in the termination log."""
 
 from __future__ import annotations
 
@@ -7,13 +8,20 @@ import json
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from fakeserver import FakeModel, fake_triton
 
+from falcon_operator.metrics import scrape
 from falcon_trial.cli import main
+from falcon_trial.testserver import Faults, RunningServer, SimulatedBackend, running_server
 
+MODEL_PATH = (
+    Path(__file__).resolve().parents[2] / "operator/falcon_operator/data/models/resnet-mini.onnx"
+)
+CAPACITY_RPS = 200.0  # batch 1: ~4.8 ms host work on one of 4 cores, then 5 ms on the GPU
 FAST = ["--warmup-s", "0.2", "--window-s", "0.3", "--max-windows", "6", "--quiet"]
 
 
@@ -96,6 +104,32 @@ def test_version_and_help_work_as_a_module() -> None:
     assert "--termination-log" in _cli("--help").stdout
 
 
+@contextmanager
+def _server(
+    *, model_name: str = "model", batch_size: int = 1, faults: Faults | None = None
+) -> Iterator[RunningServer]:
+    """resnet-mini on a simulated T4, slowed down to ``CAPACITY_RPS`` at batch 1."""
+    unscaled = SimulatedBackend.from_onnx(MODEL_PATH, gpu="T4", cpus=4, batch_size=1)
+    backend = SimulatedBackend.from_onnx(
+        MODEL_PATH, gpu="T4", cpus=4, batch_size=batch_size,
+        time_scale=unscaled.capacity_rps / CAPACITY_RPS,
+    )  # fmt: skip
+    with running_server(backend, model_name=model_name, faults=faults or Faults()) as srv:
+        yield srv
+
+
+def _served(srv: RunningServer) -> int:
+    """Requests the server answered (successes and failures), from its own metrics."""
+    snapshot = scrape(srv.metrics_url)
+    return round(
+        sum(
+            s.value
+            for name in ("nv_inference_request_success", "nv_inference_request_failure")
+            for s in snapshot.model_samples(name, model="model")
+        )
+    )
+
+
 def _run(url: str, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]
     rc = main(["--url", url, "--model", "model", *FAST, *args])
     out, err = capsys.readouterr()
@@ -105,61 +139,61 @@ def _run(url: str, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int,
 def test_a_stable_run_exits_0_and_counts_every_request(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    model = FakeModel(service_s=0.004, slots=1)
     log = tmp_path / "log"
-    with fake_triton(model) as url:
-        rc, report, err = _run(url, "--concurrency", "2", "--tolerance", "1.0",
+    with _server() as srv:
+        rc, report, err = _run(srv.url, "--concurrency", "2", "--tolerance", "1.0",
                                "--termination-log", str(log), capsys=capsys)  # fmt: skip
+        served = _served(srv)
     assert rc == 0 and err == ""
     assert report["status"] == "ok" and report["result"]["stable"] is True
-    assert report["totals"]["requests"] == model.served
+    assert report["totals"]["requests"] == served
     assert report["totals"]["failed"] == 0
     assert json.loads(log.read_text()) == report
     assert 100 < report["result"]["throughput_rps"] <= 260
 
 
 def test_an_unstable_run_writes_its_report_and_exits_6(capsys: pytest.CaptureFixture[str]) -> None:
-    model = FakeModel(jitter=[0.001, 0.004, 0.002, 0.012, 0.001])
-    with fake_triton(model) as url:
-        rc, report, err = _run(url, "--tolerance", "0.0001", "--max-windows", "3", capsys=capsys)
+    with _server() as srv:  # no two windows of real requests agree within 0.01 %
+        rc, report, err = _run(srv.url, "--tolerance", "0.0001", "--max-windows", "3",
+                               capsys=capsys)  # fmt: skip
     assert rc == 6 and report["status"] == "unstable" and report["exit_code"] == 6
     assert "warning: measurement not stable after 3 windows" in err
     assert "Traceback" not in err
 
 
 def test_an_unknown_model_exits_4(capsys: pytest.CaptureFixture[str]) -> None:
-    with fake_triton(FakeModel(name="other")) as url:
-        rc, report, err = _run(url, capsys=capsys)
+    with _server(model_name="other") as srv:
+        rc, report, err = _run(srv.url, capsys=capsys)
     assert rc == 4 and report["error"]["kind"] == "model-not-found"
     assert "model 'model' not found" in _one_line_error(err)
 
 
 def test_all_requests_failing_exits_5(capsys: pytest.CaptureFixture[str]) -> None:
-    with fake_triton(FakeModel(fail=True)) as url:
-        rc, report, err = _run(url, capsys=capsys)
+    with _server(faults=Faults(fail_inference="model exploded")) as srv:
+        rc, report, err = _run(srv.url, capsys=capsys)
     assert rc == 5 and report["error"]["kind"] == "all-requests-failed"
     assert "model exploded" in _one_line_error(err)
 
 
 def test_a_server_that_answers_not_ready_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
-    with fake_triton(FakeModel(ready=False)) as url:
-        rc, _, err = _run(url, "--ready-timeout-s", "0.5", capsys=capsys)
+    with _server(faults=Faults(never_ready=True)) as srv:
+        rc, _, err = _run(srv.url, "--ready-timeout-s", "0.5", capsys=capsys)
     assert rc == 3 and "answered not ready" in _one_line_error(err)
 
 
 def test_a_batch_larger_than_the_model_takes_exits_8(capsys: pytest.CaptureFixture[str]) -> None:
-    with fake_triton(FakeModel(max_batch_size=4)) as url:
-        rc, _, err = _run(url, "--batch-size", "16", capsys=capsys)
+    with _server(batch_size=4) as srv:
+        rc, _, err = _run(srv.url, "--batch-size", "16", capsys=capsys)
     assert rc == 8 and "max_batch_size 4" in _one_line_error(err)
 
 
 def test_a_sweep_reports_each_step_and_the_knee(capsys: pytest.CaptureFixture[str]) -> None:
-    model = FakeModel(service_s=0.004, slots=1)  # saturates at concurrency 1-2
-    with fake_triton(model) as url:
-        rc, report, _ = _run(url, "--sweep", "64", "--tolerance", "1.0", capsys=capsys)
+    with _server() as srv:  # saturates at concurrency 2-4
+        rc, report, _ = _run(srv.url, "--sweep", "64", "--tolerance", "1.0", capsys=capsys)
+        served = _served(srv)
     assert rc == 0
     steps = report["sweep"]["steps"]
     assert [s["concurrency"] for s in steps] == [1, 2, 4, 8, 16, 32, 64][: len(steps)]
     assert report["sweep"]["reason"] == "gain" and len(steps) < 7
     assert report["result"]["concurrency"] == report["sweep"]["knee"]
-    assert report["totals"]["requests"] == model.served
+    assert report["totals"]["requests"] == served

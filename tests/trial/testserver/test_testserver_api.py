@@ -1,17 +1,26 @@
-"""A real tritonclient.http client against the running test server: every endpoint it uses."""
+"""A real tritonclient.http client against the running test server: every endpoint it uses,
+and the faults it injects."""
 
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
 import tritonclient.http as th
-from testserver_helpers import client, resnet_input
+from testserver_helpers import client, resnet_input, snapshot
 from tritonclient.utils import InferenceServerException
 
-from falcon_trial.testserver import RunningServer
+from falcon_trial.testserver import (
+    ConfigError,
+    Faults,
+    RunningServer,
+    SimulatedBackend,
+    running_server,
+)
 
 
 def test_health_and_server_metadata(fast_server: RunningServer) -> None:
@@ -123,3 +132,42 @@ def test_malformed_json_and_unknown_paths(fast_server: RunningServer) -> None:
     assert status == 400 and "expected 1 inputs" in body["error"]
     status, body = post("/v2/nothing/here", b"")
     assert status == 404 and "not found" in body["error"]
+
+
+def test_a_never_ready_server_is_live_and_serves_but_never_ready(resnet: Path) -> None:
+    backend = SimulatedBackend.from_onnx(resnet, batch_size=8, time_scale=0.01)
+    with running_server(backend, model_name="resnet", faults=Faults(never_ready=True)) as srv:
+        c = client(srv)
+        assert c.is_server_live() and not c.is_server_ready()
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(srv.url + "/v2/health/ready", timeout=5)
+        assert info.value.code == 503
+        assert c.is_model_ready("resnet")
+        assert c.infer("resnet", [resnet_input(1)]).as_numpy("logits").shape == (1, 10)
+
+
+def test_failing_inference_is_500_with_the_message_and_a_backend_failure(resnet: Path) -> None:
+    backend = SimulatedBackend.from_onnx(resnet, batch_size=8, time_scale=0.01)
+    faults = Faults(fail_inference="model exploded")
+    with running_server(backend, model_name="resnet", faults=faults) as srv:
+        c = client(srv)
+        assert c.is_server_ready() and c.get_model_metadata("resnet")["name"] == "resnet"
+        for _ in range(3):
+            with pytest.raises(InferenceServerException) as info:
+                c.infer("resnet", [resnet_input(1)])
+            assert (_status(info), info.value.message()) == ("500", "model exploded")
+        with pytest.raises(InferenceServerException) as info:
+            c.infer("resnet", [resnet_input(9)])  # a bad request is still a 400
+        assert _status(info) == "400"
+        after = snapshot(srv)
+    failed = after.model_samples("nv_inference_request_failure", model="resnet")
+    assert {s.labels["reason"]: s.value for s in failed} == {
+        "OTHER": 1, "BACKEND": 3, "REJECTED": 0, "CANCELED": 0,
+    }  # fmt: skip
+    success = after.model_samples("nv_inference_request_success", model="resnet")
+    assert [s.value for s in success] == [0]
+
+
+def test_an_injected_error_needs_a_message() -> None:
+    with pytest.raises(ConfigError, match="needs a message"):
+        Faults(fail_inference=" ")

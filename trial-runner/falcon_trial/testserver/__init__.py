@@ -7,12 +7,13 @@ It stands in for Triton Inference Server in tests and on clusters without GPUs. 
 Modules: ``server`` / ``threaded`` (start and stop), ``app`` (endpoints), ``model`` (the served
 model), ``batcher`` (dynamic batching), ``codec`` (request and response bodies), ``config``
 (model config), ``exposition`` / ``stats`` (metrics), ``simulated`` / ``onnxrt`` (backends),
-``cli`` (``falcon-triton-sim``).
+``faults`` (fault injection), ``cli`` (``falcon-triton-sim``).
 """
 
 from falcon_trial.testserver.backend import Backend, Executed, GpuGauges
 from falcon_trial.testserver.config import ModelConfig
 from falcon_trial.testserver.errors import ConfigError, RequestError, TestServerError
+from falcon_trial.testserver.faults import Faults
 from falcon_trial.testserver.onnxrt import OnnxRuntimeBackend
 from falcon_trial.testserver.server import TestServer
 from falcon_trial.testserver.simulated import SimulatedBackend
@@ -22,6 +23,7 @@ __all__ = [
     "Backend",
     "ConfigError",
     "Executed",
+    "Faults",
     "GpuGauges",
     "ModelConfig",
     "OnnxRuntimeBackend",

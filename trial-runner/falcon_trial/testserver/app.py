@@ -3,6 +3,8 @@
 Every error is Triton-style JSON ``{"error": "..."}``: 404 for an unknown model or version,
 400 for a bad request or a model that is not loaded, 500 when the backend fails, 503 while
 shutting down. Versioned paths (``/v2/models/{m}/versions/{v}/...``) accept version ``1``.
+Every request's connection task is kept in the app's ``TASKS_KEY`` set while its handler runs,
+so the server can cancel (and await) whatever a killed connection left running.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ from falcon_trial.testserver import exposition
 from falcon_trial.testserver.codec import HEADER_LENGTH
 from falcon_trial.testserver.config import config_json, metadata_json
 from falcon_trial.testserver.errors import RequestError
+from falcon_trial.testserver.faults import NO_FAULTS, Faults
 from falcon_trial.testserver.model import ServedModel
 
 MODEL_KEY = web.AppKey("model", ServedModel)
+FAULTS_KEY = web.AppKey("faults", Faults)
+TASKS_KEY = web.AppKey("tasks", set[asyncio.Task[Any]])
 EXTENSIONS = ["binary_tensor_data", "model_repository", "model_configuration"]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -32,6 +37,9 @@ def _error(message: str, status: int) -> web.Response:
 
 @web.middleware
 async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Errors as Triton's JSON; the connection's task is tracked while the handler runs."""
+    tasks, task = request.app[TASKS_KEY], request.task
+    tasks.add(task)
     try:
         return await handler(request)
     except RequestError as exc:
@@ -40,6 +48,8 @@ async def _errors(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _error(f"not found: {request.method} {request.path}", 404)
     except web.HTTPMethodNotAllowed:
         return _error(f"method {request.method} not allowed on {request.path}", 405)
+    finally:
+        tasks.discard(task)
 
 
 def _model(request: web.Request) -> ServedModel:
@@ -74,8 +84,12 @@ async def server_metadata(request: web.Request) -> web.Response:
     )
 
 
-async def health(request: web.Request) -> web.Response:
+async def live(request: web.Request) -> web.Response:
     return web.Response(status=200)
+
+
+async def ready(request: web.Request) -> web.Response:
+    return web.Response(status=503 if request.app[FAULTS_KEY].never_ready else 200)
 
 
 async def model_ready(request: web.Request) -> web.Response:
@@ -149,27 +163,42 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=text.encode(), headers={"Content-Type": exposition.CONTENT_TYPE})
 
 
-def make_app(model: ServedModel) -> web.Application:
-    """The inference API (Triton's HTTP port)."""
-    app = web.Application(middlewares=[_errors], client_max_size=256 * 1024 * 1024)
+def _new_app(
+    model: ServedModel, tasks: set[asyncio.Task[Any]] | None, **kwargs: Any
+) -> web.Application:
+    app = web.Application(middlewares=[_errors], **kwargs)
     app[MODEL_KEY] = model
+    app[TASKS_KEY] = set() if tasks is None else tasks
+    return app
+
+
+def make_app(
+    model: ServedModel,
+    *,
+    faults: Faults = NO_FAULTS,
+    tasks: set[asyncio.Task[Any]] | None = None,
+) -> web.Application:
+    """The inference API (Triton's HTTP port); ``tasks`` collects its running requests' tasks."""
+    app = _new_app(model, tasks, client_max_size=256 * 1024 * 1024)
+    app[FAULTS_KEY] = faults
     for prefix in ("/v2/models/{model}", "/v2/models/{model}/versions/{version}"):
         app.router.add_get(prefix, model_metadata)
         app.router.add_get(prefix + "/ready", model_ready)
         app.router.add_get(prefix + "/config", model_config)
         app.router.add_post(prefix + "/infer", infer)
     app.router.add_get("/v2", server_metadata)
-    app.router.add_get("/v2/health/live", health)
-    app.router.add_get("/v2/health/ready", health)
+    app.router.add_get("/v2/health/live", live)
+    app.router.add_get("/v2/health/ready", ready)
     app.router.add_post("/v2/repository/index", repository_index)
     app.router.add_post("/v2/repository/models/{model}/load", load)
     app.router.add_post("/v2/repository/models/{model}/unload", unload)
     return app
 
 
-def make_metrics_app(model: ServedModel) -> web.Application:
+def make_metrics_app(
+    model: ServedModel, *, tasks: set[asyncio.Task[Any]] | None = None
+) -> web.Application:
     """The metrics page (Triton's metrics port)."""
-    app = web.Application(middlewares=[_errors])
-    app[MODEL_KEY] = model
+    app = _new_app(model, tasks)
     app.router.add_get("/metrics", metrics)
     return app

@@ -2,6 +2,7 @@
 
 Bad flags or an unusable configuration print one line on stderr and exit 2; a port that cannot
 be bound exits 1; with ``--die-after`` the server kills itself and the command exits 3.
+``--never-ready`` and ``--fail-inference`` inject the other faults (``Faults``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from falcon_trial.testserver.backend import Backend
 from falcon_trial.testserver.errors import ConfigError
+from falcon_trial.testserver.faults import Faults
 from falcon_trial.testserver.server import TestServer
 
 PROG = "falcon-triton-sim"
@@ -39,7 +41,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="0.0.0.0")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--metrics-port", type=int, default=8002)
-    p.add_argument("--die-after", type=float, metavar="S", help="kill the server after S s")
+    faults = p.add_argument_group("fault injection")
+    faults.add_argument("--die-after", type=float, metavar="S", help="kill the server after S s")
+    faults.add_argument(
+        "--never-ready", action="store_true", help="/v2/health/ready answers 503 forever"
+    )
+    faults.add_argument(
+        "--fail-inference",
+        metavar="MESSAGE",
+        help='every inference fails: HTTP 500, {"error": MESSAGE}',
+    )
     return p
 
 
@@ -76,12 +87,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: error: --{flag.replace('_', '-')} must be in 0..65535", file=sys.stderr)
             return EXIT_BAD_INPUT
     try:
+        faults = Faults(never_ready=args.never_ready, fail_inference=args.fail_inference)
         backend = make_backend(args)
         name = args.model_name or Path(args.model).stem
         server = TestServer(backend, model_name=name, host=args.host, port=args.port,
                             metrics_port=args.metrics_port, instance_count=args.instances,
                             max_queue_delay_ms=args.max_queue_delay_ms,
-                            die_after_s=args.die_after)  # fmt: skip
+                            die_after_s=args.die_after, faults=faults)  # fmt: skip
         asyncio.run(serve(server))
     except ConfigError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -2,19 +2,26 @@
 
 Loading a loaded model with a new config swaps the config in place (counters continue);
 unloading waits for queued requests, then drops the model's counters, so a later load starts
-them from zero (Triton removes an unloaded model's series).
+them from zero (Triton removes an unloaded model's series). Stopping fails every request still
+waiting, in the host-work stage or in the batcher's queue, with 503.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+from typing import Any
 
 from falcon_trial.testserver.backend import Backend
 from falcon_trial.testserver.batcher import DynamicBatcher
 from falcon_trial.testserver.codec import decode_request, encode_response
 from falcon_trial.testserver.config import ModelConfig, apply_override
-from falcon_trial.testserver.errors import ConfigError, RequestError
+from falcon_trial.testserver.errors import (
+    BackendError,
+    ConfigError,
+    RequestError,
+    ServerStoppedError,
+)
 from falcon_trial.testserver.stats import ModelStats
 
 UNLOAD_DRAIN_S = 30.0
@@ -24,9 +31,16 @@ class ServedModel:
     """``backend`` served under ``name`` (version ``"1"``)."""
 
     def __init__(
-        self, name: str, backend: Backend, *, max_queue_delay_ms: float, instance_count: int = 1
+        self,
+        name: str,
+        backend: Backend,
+        *,
+        max_queue_delay_ms: float,
+        instance_count: int = 1,
+        fail_inference: str | None = None,
     ) -> None:
-        self.name, self.backend = name, backend
+        """``fail_inference``: fault injection, every inference fails (500) with this message."""
+        self.name, self.backend, self.fail_inference = name, backend, fail_inference
         config = dataclasses.replace(
             backend.default_config(),
             max_queue_delay_us=round(max_queue_delay_ms * 1000),
@@ -37,6 +51,8 @@ class ServedModel:
         self.config: ModelConfig = config
         self.stats: ModelStats | None = None
         self._batcher: DynamicBatcher | None = None
+        self._admitting: set[asyncio.Task[Any]] = set()  # requests doing host work
+        self._stopping = False
 
     @property
     def loaded(self) -> bool:
@@ -77,10 +93,29 @@ class ServedModel:
         self.stats = None
 
     async def stop(self) -> None:
-        """Stop at once: queued and running requests fail."""
+        """Stop at once: requests doing host work, queued and running fail."""
+        self._stopping = True
+        for task in self._admitting:
+            task.cancel()
         batcher, self._batcher = self._batcher, None
         if batcher is not None:
             await batcher.stop()
+
+    async def _admit(self, arrival: float, samples: int) -> None:
+        """The backend's host work, cut short (``ServerStoppedError``) when the model stops."""
+        task = asyncio.current_task()
+        assert task is not None
+        if self._stopping:
+            raise ServerStoppedError()
+        self._admitting.add(task)
+        try:
+            await self.backend.admit(arrival, samples)
+        except asyncio.CancelledError:
+            if self._stopping and task.uncancel() == 0:  # cancelled by stop() alone
+                raise ServerStoppedError() from None
+            raise
+        finally:
+            self._admitting.discard(task)
 
     async def infer(
         self, body: bytes, header_length: str | None, arrival: float
@@ -94,8 +129,10 @@ class ServedModel:
         sig = self.backend.signature
         try:
             request = decode_request(body, header_length, sig, self.config.max_batch_size)
-            await self.backend.admit(arrival, request.batch)
+            await self._admit(arrival, request.batch)
             done = await batcher.submit(request.inputs, request.batch)
+            if self.fail_inference is not None:
+                raise BackendError(self.fail_inference)
             payload = encode_response(self.name, request, done.outputs, sig)
         except RequestError as exc:
             stats.record_failure(exc.reason)
