@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo demo-replay test unit lint typecheck bench bench-loo bench-quick clean
+.PHONY: help venv demo demo-replay test unit lint typecheck bench bench-loo bench-quick calibrate clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,10 @@ bench-loo: $(STAMP) ## validation protocol: each source table in turn is the tar
 
 bench-quick: $(STAMP) ## a 3-seed benchmark for a quick look
 	$(FALCON) bench --data $(DATA) --trials 6,15,30 --seeds 3 --out bench/results/quick
+
+calibrate: $(STAMP) ## fit of the fleet's per-operator GPU speed ratios to the shared operator timings
+	$(FALCON) calibrate --timings $(DATA)/operators/operator_timings.csv \
+		--json bench/results/calibration/calibration.json --markdown bench/results/calibration/calibration.md
 
 include e2e/cluster/cluster.mk
 

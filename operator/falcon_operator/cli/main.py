@@ -40,7 +40,7 @@ def _add_dataset_args(parser: argparse.ArgumentParser, *, sources: bool = True) 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from falcon_operator.cli import analyze, search
+    from falcon_operator.cli import analyze, calibrate, search
     from falcon_operator.search.registry import METHODS
 
     p = argparse.ArgumentParser(
@@ -131,13 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze.add_parser(sub)
     search.add_parser(sub)
+    calibrate.add_parser(sub)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from falcon_operator.cli import analyze, commands, search
+        from falcon_operator.cli import analyze, calibrate, commands, search
 
         handler = {
             "kb": commands.kb_build,
@@ -145,6 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "bench": commands.bench,
             "analyze": analyze.run,
             "search": search.run,
+            "calibrate": calibrate.run,
         }
         return handler[args.command](args)
     except FalconError as exc:
