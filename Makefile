@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo demo-replay test unit lint typecheck bench bench-loo bench-quick calibrate clean
+.PHONY: help venv demo demo-replay test unit lint typecheck bench bench-loo bench-quick bench-fleet bench-fleet-loo calibrate clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -27,8 +27,8 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## create .venv and install the project with dev tools
 
 demo: $(STAMP) ## the main job on the embedded default: search the simulated fleet for a shipped ONNX model
-	$(FALCON) analyze operator/falcon_operator/data/models/resnet-mini.onnx
-	$(FALCON) search operator/falcon_operator/data/models/resnet-mini.onnx --slo-p99-ms 50 --trials 12 --seed 0
+	$(FALCON) analyze operator/falcon_operator/data/models/vgg-plain.onnx
+	$(FALCON) search operator/falcon_operator/data/models/vgg-plain.onnx --slo-p99-ms 50 --trials 12 --seed 0
 
 demo-replay: $(STAMP) ## replay a Falcon search against a recorded table of the paper's data
 	$(FALCON) replay --target bert-large --trials 15 --seed 0
@@ -51,6 +51,12 @@ bench: $(STAMP) ## paper-data benchmark: every method, 8 targets, 20 seeds, 6/15
 
 bench-loo: $(STAMP) ## validation protocol: each source table in turn is the target (defaults were tuned here)
 	$(FALCON) bench --data $(DATA) --loo --trials 6,15,30 --seeds $(BENCH_SEEDS) --out bench/results/loo
+
+bench-fleet: $(STAMP) ## fleet benchmark: tables generated from the simulated fleet, 5 held-out models, SLO 100 ms
+	$(FALCON) bench --fleet --trials 6,15,30 --seeds $(BENCH_SEEDS) --data bench/results/fleet-data --out bench/results/fleet
+
+bench-fleet-loo: $(STAMP) ## fleet benchmark, leave-one-source-out over the 9 fleet source models (validation)
+	$(FALCON) bench --fleet --loo --trials 6,15,30 --seeds $(BENCH_SEEDS) --no-latency --data bench/results/fleet-data --out bench/results/fleet-loo
 
 bench-quick: $(STAMP) ## a 3-seed benchmark for a quick look
 	$(FALCON) bench --data $(DATA) --trials 6,15,30 --seeds 3 --out bench/results/quick

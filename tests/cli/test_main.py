@@ -134,11 +134,15 @@ def test_bench_runs_unchanged_on_another_layout_directory(tmp_path: Path) -> Non
     assert data_out["latency"]["18"]["p95_ms"] > 0
 
 
-def test_search_writes_a_recommendation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.slow
+def test_search_writes_a_recommendation(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import onnx
 
     from falcon_operator.analysis.zoo import resnet_cnn
 
+    monkeypatch.setenv("FALCON_CACHE", str(tmp_path / "cache"))
     model = tmp_path / "net.onnx"
     onnx.save(resnet_cnn(), model)
     out = tmp_path / "rec.yaml"
@@ -147,8 +151,15 @@ def test_search_writes_a_recommendation(tmp_path: Path, capsys: pytest.CaptureFi
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert text.count("trial ") == 4 and "recommendation" in text
+    assert "knowledge: 9 source models profiled on the fleet" in text and "built in" in text
     docs = list(__import__("yaml").safe_load_all(out.read_text()))
     assert docs[1]["kind"] == "Deployment" and docs[1]["metadata"]["name"] == "net"
+    assert main(argv) == 0  # the second search reuses the knowledge built by the first
+    again = capsys.readouterr().out
+    assert "(cached)" in again
+    assert again.split("knowledge:")[1].split("recommendation")[0].count("trial ") == 4
+    assert main([*argv, "--knowledge", "paper"]) == 0
+    assert "knowledge:" not in capsys.readouterr().out  # the paper's KOP curves, no fleet build
 
 
 def test_search_bad_model_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,7 +1,8 @@
 """The fleet benchmark's data: Falcon-layout tables generated from the simulated fleet.
 
-``write_fleet_dataset`` builds every source and target model of :mod:`.fleet_models`, derives its
-fleet workload and operator profile from the ONNX graph, and writes a directory that
+``write_fleet_dataset`` profiles every source and target model of
+:mod:`falcon_operator.fleet.models` (see :mod:`falcon_operator.fleet.knowledge`) and writes a
+directory that
 :class:`~falcon_operator.knowledge.dataset.FalconDataset` reads unchanged:
 
     models/sources/reg-<model>.csv            rps per dollar-hour of every *feasible* cell over
@@ -20,28 +21,24 @@ from __future__ import annotations
 
 import csv
 import json
-import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
 
-from falcon_operator.bench.fleet_models import SOURCES, TARGETS, Builder
 from falcon_operator.fleet.backend import FleetBackend, fleet_space
 from falcon_operator.fleet.catalog import Catalog
-from falcon_operator.fleet.performance import FleetModel, OperatorLoad, Workload
-from falcon_operator.fleet.workload import workload_from_onnx
-from falcon_operator.search.space import Space
-
-#: curve files: (pair folder, knob1, knob2) -> the curves loader's knob names
-CURVE_PAIRS = (
-    ("batchsize-GPU", "batchsize", "gputype"),
-    ("CPUcores-GPU", "cpus", "gputype"),
-    ("CPUcores-power", "cpus", "gpupower"),
-    ("CPUcores-GPUmem", "cpus", "gpumem"),
+from falcon_operator.fleet.knowledge import (
+    measured_table,
+    operator_curves,
+    operator_loads,
+    profile_models,
 )
+from falcon_operator.fleet.models import SOURCES, TARGETS, Builder
+from falcon_operator.fleet.performance import FleetModel, Workload
+from falcon_operator.knowledge.curves import Curve
+from falcon_operator.knowledge.tables import Table
 
 
 @dataclass(frozen=True)
@@ -64,108 +61,27 @@ class FleetModelData:
     space_size: int
 
 
-def fleet_workloads(
-    builders: Mapping[str, Builder],
-) -> dict[str, tuple[Workload, dict[str, float]]]:
-    """Workload and operator shares of every builder's model (via a temporary ONNX file)."""
-    out: dict[str, tuple[Workload, dict[str, float]]] = {}
-    with tempfile.TemporaryDirectory(prefix="falcon-fleet-") as tmp:
-        for name, build in builders.items():
-            path = Path(tmp) / f"{name}.onnx"
-            onnx.save(build(), path)
-            workload, profile = workload_from_onnx(path)
-            out[name] = (Workload(name, *_fields(workload)), profile.shares())
-    return out
-
-
-def _fields(w: Workload) -> tuple[Sequence[OperatorLoad], float, float, float]:
-    return w.operators, w.weight_bytes, w.activation_bytes_per_sample, w.cpu_seconds_per_request
-
-
-def table_values(backend: FleetBackend, space: Space) -> np.ndarray:
-    """rps per dollar-hour of every configuration, NaN where the trial is infeasible or fails."""
-    values = np.full(space.size, np.nan)
-    for i in range(space.size):
-        record = backend.run(space.config_at(i), noisy=False)
-        if record.ok and record.objective is not None:
-            values[i] = record.objective
-    return values
-
-
-def write_table(path: Path, space: Space, values: np.ndarray) -> int:
-    """Write the feasible rows of ``values`` in the Falcon layout; returns the row count.
-
-    As in the paper's tables the objective is normalised by the table's best cell (so sources of
-    very different throughput weigh alike in the knowledge base).
-    """
-    values = values / np.nanmax(values)
+def write_table(path: Path, table: Table) -> int:
+    """Write the rows of ``table`` that ran, in the Falcon layout; returns the row count."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = 0
+    rows = np.flatnonzero(~np.isnan(table.values))
     with path.open("w", newline="") as fh:
         out = csv.writer(fh)
-        out.writerow([*space.names, "norm.(rps/budget)"])
-        for i in np.flatnonzero(~np.isnan(values)):
-            cfg = space.config_at(int(i))
-            out.writerow([*(cfg[n] for n in space.names), f"{values[i]:.6g}"])
-            rows += 1
-    return rows
+        out.writerow([*table.space.names, table.objective_name])
+        for i in rows:
+            cfg = table.space.config_at(int(i))
+            out.writerow([*(cfg[n] for n in table.space.names), f"{table.values[i]:.6g}"])
+    return int(rows.size)
 
 
-def operator_loads(workloads: Sequence[Workload]) -> dict[str, OperatorLoad]:
-    """One representative load per operator type: the mean over the workloads that have it."""
-    by_op: dict[str, list[OperatorLoad]] = {}
-    for w in workloads:
-        for op in w.operators:
-            by_op.setdefault(op.operator, []).append(op)
-
-    def mean(loads: list[OperatorLoad], attr: str) -> float:
-        return float(np.mean([getattr(x, attr) for x in loads]))
-
-    return {
-        op: OperatorLoad(
-            op,
-            mean(loads, "flops_per_sample"),
-            mean(loads, "bytes_per_sample"),
-            mean(loads, "weight_bytes"),
-            max(1, round(mean(loads, "kernels"))),
-        )
-        for op, loads in sorted(by_op.items())
-    }
-
-
-def curve_rows(
-    load: OperatorLoad, model: FleetModel, space: Space, knob1: str, knob2: str
-) -> list[tuple[object, object, float]]:
-    """The operator alone on the fleet over (knob1, knob2), other knobs at their largest value."""
-    alone = Workload(load.operator, (load,), load.weight_bytes, load.bytes_per_sample)
-    backend = FleetBackend(alone, model)
-    base = {k.name: k.values[-1] for k in space.knobs if k.kind == "ordinal"}
-    base["gpumem"] = 0.0  # no MPS limit
-    base["gputype"] = space.knob("gputype").values[0]
-    cells: list[tuple[object, object, float]] = []
-    for v1 in space.knob(knob1).values:
-        for v2 in space.knob(knob2).values:
-            m = backend.measure({**base, knob1: v1, knob2: v2}, noisy=False)
-            cells.append((v1, v2, m.rps_per_dollar if m.feasible else 0.0))
-    top, low = max(c[2] for c in cells), min(c[2] for c in cells)
-    span = (top - low) or 1.0
-    return [(a, b, (v - low) / span) for a, b, v in cells]
-
-
-def write_curves(
-    root: Path, loads: Mapping[str, OperatorLoad], model: FleetModel, space: Space
-) -> int:
-    n = 0
-    for folder, k1, k2 in CURVE_PAIRS:
-        for op, load in loads.items():
-            path = root / "operators" / folder / f"{op}-{k1}-{k2}-time.csv"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", newline="") as fh:
-                csv.writer(fh).writerows(
-                    (a, b, f"{v:.6g}") for a, b, v in curve_rows(load, model, space, k1, k2)
-                )
-            n += 1
-    return n
+def write_curve(root: Path, curve: Curve) -> None:
+    """``operators/<pair>/<op>-<knob1>-<knob2>-time.csv`` (no header; GPUs by label)."""
+    path = (
+        root / "operators" / curve.pair / f"{curve.operator}-{curve.knob1}-{curve.knob2}-time.csv"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as fh:
+        csv.writer(fh).writerows((f"{a:g}", b, f"{v:.6g}") for a, b, v in curve.points)
 
 
 def write_shares(path: Path, shares: Mapping[str, float]) -> None:
@@ -190,19 +106,21 @@ def write_fleet_dataset(
     space = fleet_space(catalog, mig=st.mig)
     made: list[FleetModelData] = []
     for kind, builders in (("sources", sources), ("targets", targets)):
-        for name, (workload, shares) in fleet_workloads(builders).items():
-            backend = FleetBackend(workload, model, slo_p99_ms=st.slo_p99_ms)
-            rows = write_table(root / "models" / kind / f"reg-{name}.csv", space,
-                               table_values(backend, space))  # fmt: skip
-            write_shares(root / "models" / "model-operator" / name / "operators.csv", shares)
-            made.append(FleetModelData(name, kind, workload, shares, rows, space.size))
-    loads = operator_loads([m.workload for m in made if m.kind == "sources"])
-    curves = write_curves(root, loads, model, space)
+        for p in profile_models(builders):
+            backend = FleetBackend(p.workload, model, slo_p99_ms=st.slo_p99_ms)
+            table = measured_table(backend, space, name=p.name)
+            rows = write_table(root / "models" / kind / f"reg-{p.name}.csv", table)
+            write_shares(root / "models" / "model-operator" / p.name / "operators.csv", p.shares)
+            made.append(FleetModelData(p.name, kind, p.workload, p.shares, rows, space.size))
+    loads = operator_loads(m.workload for m in made if m.kind == "sources")
+    curves = operator_curves(loads, model, space)
+    for curve in curves:
+        write_curve(root, curve)
     summary = {
         "settings": asdict(st),
         "space_size": space.size,
         "knobs": {k.name: list(k.values) for k in space.knobs},
-        "curves": curves,
+        "curves": len(curves),
         "models": {m.name: {"kind": m.kind, "feasible": m.feasible} for m in made},
     }
     (root / "fleet.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -8,13 +8,15 @@ fleet (one line per trial), prints the recommendation and writes the Deployment 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from rich.console import Console
 
 from falcon_operator.cli import args as argtypes
 from falcon_operator.fleet.backend import FleetBackend, fleet_space
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.fleet.catalog import default_catalog_path, load_catalog
+from falcon_operator.fleet.knowledge import cached_fleet_knowledge
 from falcon_operator.fleet.performance import FleetModel
 from falcon_operator.fleet.workload import workload_from_onnx
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
@@ -49,6 +51,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     s.add_argument("--no-mig", action="store_true", help="whole GPUs only, no MIG slices")
     s.add_argument("--catalog", type=Path, default=None, help="GPU and price catalog (TOML)")
     s.add_argument("--method", choices=METHODS, default="falcon")
+    s.add_argument(
+        "--knowledge",
+        choices=("fleet", "paper"),
+        default="fleet",
+        help="fleet: source models profiled on the simulated fleet (built once, then cached); "
+        "paper: the Falcon paper's KOP curves only (default fleet)",
+    )
     s.add_argument("--seed", type=int, default=0, help="search and measurement-noise seed")
     s.add_argument("--name", default=None, help="Deployment name (default: the model's name)")
     s.add_argument("--namespace", default="default")
@@ -78,7 +87,20 @@ def run(args: argparse.Namespace) -> int:
     backend = FleetBackend(
         workload, FleetModel(catalog), slo_p99_ms=args.slo_p99_ms, seed=args.seed
     )
-    kb = FalconDataset(default_data_dir()).knowledge()
+    if args.knowledge == "paper":
+        kb = FalconDataset(default_data_dir()).knowledge()
+    else:
+        catalog_text = (args.catalog or default_catalog_path()).read_text()
+        with console.status("profiling the source models on the simulated fleet…"):
+            started = time.perf_counter()
+            kb, cached = cached_fleet_knowledge(
+                backend.model, space, slo_p99_ms=args.slo_p99_ms, catalog_text=catalog_text
+            )
+        console.print(
+            f"knowledge: {len(kb.sources)} source models profiled on the fleet, "
+            f"{len(kb.curves)} KOP curves "
+            + ("(cached)" if cached else f"(built in {time.perf_counter() - started:.1f} s)")
+        )
     strategy = make_strategy(
         args.method,
         space,

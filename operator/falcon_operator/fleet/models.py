@@ -1,6 +1,6 @@
-"""The models of the fleet benchmark: source models (the architectures of the test suite, at
-several sizes) and held-out target models of *other* architectures, all built with
-``onnx.helper`` and deterministic weights.
+"""Models of the simulated fleet's knowledge base and benchmark, built with ``onnx.helper`` and
+deterministic weights: source models (the architectures of the test suite, at several sizes) and
+held-out target models of *other* architectures.
 
 Targets: a VGG-style plain CNN, a MobileNet-style depthwise-separable CNN, a ViT-style patch
 transformer (strided-conv embedding + attention), a 1-D convolutional audio classifier and a

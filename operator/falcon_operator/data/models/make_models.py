@@ -9,16 +9,23 @@ seed), so tests analyse exactly what ships. Each file is kept under 1 MB.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import onnx
 import onnx.checker
 
 from falcon_operator.analysis.zoo import resnet_cnn
+from falcon_operator.fleet.models import vgg_cnn
 
 HERE = Path(__file__).resolve().parent
 MAX_BYTES = 1 << 20
-MODELS = {"resnet-mini.onnx": resnet_cnn}
+#: resnet-mini: the test suite's CNN; vgg-plain: a held-out architecture (not among the fleet's
+#: source models), the one ``make demo`` searches for
+MODELS: dict[str, Callable[[], onnx.ModelProto]] = {
+    "resnet-mini.onnx": resnet_cnn,
+    "vgg-plain.onnx": vgg_cnn,
+}
 
 
 def main() -> int:
