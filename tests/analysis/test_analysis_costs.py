@@ -5,8 +5,8 @@ from __future__ import annotations
 import onnx
 import pytest
 from onnx import TensorProto
+from onnx_single import single_op
 
-from conftest import single_op
 from falcon_operator.analysis import profile_model
 from falcon_operator.analysis.costs import NodeCost
 

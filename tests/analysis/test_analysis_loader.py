@@ -9,8 +9,8 @@ import onnx
 import pytest
 from onnx import TensorProto
 from onnx import helper as oh
+from onnx_single import single_op
 
-from conftest import single_op
 from falcon_operator.analysis import ModelError, load_model, profile_model
 from falcon_operator.analysis.zoo import resnet_cnn
 from falcon_operator.errors import FalconError

@@ -83,7 +83,7 @@ def test_no_known_operator_of_a_class_is_reported() -> None:
 
 
 def test_fixed_batch_is_reported() -> None:
-    from conftest import single_op
+    from onnx_single import single_op
 
     p = profile_model(single_op("Relu", {"x": [2, 4]}, [2, 4]), batch_size=8)
     assert p.total_flops == 8 and not p.dynamic_batch
