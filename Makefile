@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo demo-replay test unit lint typecheck bench bench-loo bench-quick bench-fleet bench-fleet-loo calibrate clean
+.PHONY: help venv demo demo-replay test unit lint typecheck bench bench-loo bench-quick bench-fleet bench-fleet-loo calibrate bench-operator clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ bench-quick: $(STAMP) ## a 3-seed benchmark for a quick look
 calibrate: $(STAMP) ## fit of the fleet's per-operator GPU speed ratios to the shared operator timings
 	$(FALCON) calibrate --timings $(DATA)/operators/operator_timings.csv \
 		--json bench/results/calibration/calibration.json --markdown bench/results/calibration/calibration.md
+
+bench-operator: $(STAMP) cluster-tools ## 20 concurrent searches against one operator (CPU, memory, time)
+	$(PY) e2e/bench_operator.py --searches 20
 
 include e2e/cluster/cluster.mk
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -22,7 +23,8 @@ from kubernetes import config as kubeconfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from falcon_e2e.cluster import Cluster, ClusterError, up, wait_for
+from falcon_e2e.cluster import REPO, Cluster, ClusterError, up, wait_for
+from falcon_e2e.operator import OperatorProcess, delete_searches, model_configmap
 
 E2E_LABEL = "falcon.io/e2e"
 
@@ -94,3 +96,61 @@ def namespace(core: client.CoreV1Api, request: pytest.FixtureRequest) -> Iterato
     )
     yield name
     core.delete_namespace(name, propagation_policy="Background")
+
+
+# -- the operator (docs/operator.md) ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def crds(cluster: Cluster) -> None:
+    """The InferenceConfigSearch CRD, applied from crds/ with kubectl and Established."""
+    kubectl = str(cluster.binary("kubectl"))
+    env = dict(os.environ, KUBECONFIG=str(cluster.kubeconfig))
+    subprocess.run(
+        [kubectl, "apply", "-f", str(REPO / "crds")], env=env, check=True, capture_output=True
+    )
+    subprocess.run(
+        [
+            kubectl,
+            "wait",
+            "--for=condition=Established",
+            "--timeout=30s",
+            "crd/inferenceconfigsearches.autoconfig.falcon.io",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture
+def custom(api_client: client.ApiClient, crds: None) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(api_client)
+
+
+@pytest.fixture
+def model(core: client.CoreV1Api, namespace: str) -> str:
+    """ConfigMap resnet-mini-model (key model.onnx) holding the shipped ResNet-mini."""
+    model_configmap(core, namespace)
+    return "resnet-mini-model"
+
+
+@pytest.fixture
+def operator(
+    cluster: Cluster,
+    namespace: str,
+    custom: client.CustomObjectsApi,
+    tmp_path: Path,
+) -> Iterator[OperatorProcess]:
+    """``falcon operator run --simulate-trials`` watching the test's namespace (a subprocess).
+
+    At teardown every search of the namespace is deleted while the operator still runs, so
+    its finalizer is released and the namespace can go.
+    """
+    op = OperatorProcess(cluster.kubeconfig, [namespace], tmp_path / "operator.log").start()
+    yield op
+    if not op.alive():
+        op.start()
+    delete_searches(custom, namespace)
+    op.stop()
+    print(f"\n[e2e] operator log {op.log}:\n{op.tail(15)}", file=sys.stderr)

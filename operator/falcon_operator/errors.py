@@ -30,3 +30,29 @@ class MetricsError(FalconError):
 
     Subclasses in :mod:`falcon_operator.metrics.errors` say whether a retry may help.
     """
+
+
+class SpecError(FalconError, ValueError):
+    """An InferenceConfigSearch spec is invalid in a way its CRD schema cannot express."""
+
+
+class TransientError(FalconError):
+    """Something that may work when tried again later (API server unreachable, conflict).
+
+    ``delay`` is a suggested wait in seconds before the retry.
+    """
+
+    def __init__(self, message: str, *, delay: float = 10.0) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+class PermanentError(FalconError):
+    """Something that will not work however often it is retried (a missing model, a bad spec).
+
+    ``reason`` is a CamelCase word for conditions and events (e.g. ``ModelUnavailable``).
+    """
+
+    def __init__(self, message: str, *, reason: str = "PermanentError") -> None:
+        super().__init__(message)
+        self.reason = reason

@@ -40,7 +40,7 @@ def _add_dataset_args(parser: argparse.ArgumentParser, *, sources: bool = True) 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from falcon_operator.cli import analyze, calibrate, search
+    from falcon_operator.cli import analyze, operator, search
     from falcon_operator.search.registry import METHODS
 
     p = argparse.ArgumentParser(
@@ -131,8 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze.add_parser(sub)
     search.add_parser(sub)
+    from falcon_operator.cli import calibrate
+
     calibrate.add_parser(sub)
+    operator.add_parser(sub)
     return p
+
+
+def _run_operator(args: argparse.Namespace) -> int:
+    from falcon_operator.cli import operator
+
+    return operator.run(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -147,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "analyze": analyze.run,
             "search": search.run,
             "calibrate": calibrate.run,
+            "operator": _run_operator,
         }
         return handler[args.command](args)
     except FalconError as exc:

@@ -1,0 +1,167 @@
+"""Trial outcomes on the test cluster: unschedulable → infeasible, OOM and crashes → failed
+(and too many of them fail the search), batch-size-only changes reuse the running pod.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from falcon_e2e.operator import (
+    OperatorProcess,
+    condition,
+    create_search,
+    history,
+    wait_search,
+)
+from kubernetes import client
+
+FAST = {
+    "measurementSeconds": 1,
+    "warmupSeconds": 0.5,
+    "windows": 3,
+    "pendingTimeoutSeconds": 20,
+    "readyTimeoutSeconds": 30,
+}
+
+
+def _search(
+    name: str, space: dict[str, Any], budget: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "apiVersion": "autoconfig.falcon.io/v1alpha1",
+        "kind": "InferenceConfigSearch",
+        "metadata": {"name": name},
+        "spec": {
+            "model": {
+                "name": "resnet-mini",
+                "configMapRef": {"name": "resnet-mini-model", "key": "model.onnx"},
+            },
+            "searchSpace": space,
+            "budget": FAST | budget,
+            **extra,
+        },
+    }
+    return body
+
+
+def _records(core: client.CoreV1Api, ns: str, name: str) -> list[dict[str, Any]]:
+    return [json.loads(v) for _, v in sorted(history(core, ns, name).items())]
+
+
+def test_configuration_without_a_pool_is_infeasible_and_the_search_goes_on(
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+    model: str,
+    operator: OperatorProcess,
+) -> None:
+    # T4 comes capped at 50 % (pool t4-pl50); no V100 pool is: V100@50 can never be scheduled
+    space = {
+        "gpus": [{"type": "T4"}, {"type": "V100"}],
+        "cpus": [2],
+        "batchSizes": [4],
+        "powerLimits": [50],
+    }
+    create_search(custom, namespace, _search("nopool", space, {"maxTrials": 2}))
+    obj = wait_search(custom, namespace, "nopool")
+    assert obj["status"]["phase"] == "Succeeded", obj["status"].get("message")
+    by_gpu = {r["config"]["gputype"]: r for r in _records(core, namespace, "nopool")}
+    assert by_gpu["V100"]["outcome"] == "infeasible"
+    assert "node affinity/selector" in by_gpu["V100"]["reason"]  # the scheduler's own words
+    assert by_gpu["T4"]["outcome"] == "ok"
+    assert obj["status"]["best"]["gpu"] == "T4"
+    assert obj["status"]["trials"]["infeasible"] == 1
+    reasons = {e.reason for e in core.list_namespaced_event(namespace).items}
+    assert "TrialInfeasible" in reasons
+
+
+def test_oom_trials_use_up_the_failure_budget_and_fail_the_search(
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+    model: str,
+    operator: OperatorProcess,
+) -> None:
+    # ResNet-mini needs about 0.35 GB at batch 1: a 0.25 GB MPS limit runs out of memory
+    space = {"gpus": [{"type": "T4"}], "cpus": [2, 4], "batchSizes": [1, 4], "gpuMemoryGB": [0.25]}
+    create_search(custom, namespace, _search("oom", space, {"maxTrials": 4, "maxFailedTrials": 1}))
+    obj = wait_search(custom, namespace, "oom")
+    assert obj["status"]["phase"] == "Failed"
+    failed = condition(obj, "Failed")
+    assert failed["status"] == "True" and failed["reason"] == "TooManyFailedTrials"
+    assert "maxFailedTrials" in failed["message"] and "OOMKilled" in failed["message"]
+    records = _records(core, namespace, "oom")
+    assert len(records) == 2  # the second failure exceeds maxFailedTrials 1
+    assert all(r["outcome"] == "failed" and r["failure"] == "oom" for r in records)
+    assert condition(obj, "Ready")["status"] == "False"
+    assert "recommendation" not in obj["status"]
+
+
+def test_a_crashing_trial_is_failed_and_the_search_still_succeeds(
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+    model: str,
+    operator: OperatorProcess,
+) -> None:
+    space = {"gpus": [{"type": "T4"}], "cpus": [2, 4], "batchSizes": [4]}
+    body = _search("crash", space, {"maxTrials": 2, "maxFailedTrials": 1})
+    body["metadata"]["annotations"] = {"autoconfig.falcon.io/simulated-fault": "crash@0"}
+    create_search(custom, namespace, body)
+    obj = wait_search(custom, namespace, "crash")
+    assert obj["status"]["phase"] == "Succeeded", obj["status"].get("message")
+    first, second = _records(core, namespace, "crash")
+    assert first["outcome"] == "failed" and first["failure"] == "crash"
+    assert "exit 1" in first["reason"]
+    assert second["outcome"] == "ok"
+    assert obj["status"]["trials"]["failed"] == 1
+
+
+def test_batch_size_changes_reuse_the_running_pod(
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+    model: str,
+    operator: OperatorProcess,
+) -> None:
+    space = {"gpus": [{"type": "T4"}], "cpus": [4], "batchSizes": [1, 4, 8]}
+    create_search(custom, namespace, _search("reuse", space, {"maxTrials": 3}))
+    obj = wait_search(custom, namespace, "reuse")
+    assert obj["status"]["phase"] == "Succeeded", obj["status"].get("message")
+    records = _records(core, namespace, "reuse")
+    assert len(records) == 3 and all(r["outcome"] == "ok" for r in records)
+    reused = [r for r in records if r["reused"]]
+    assert reused, records
+    assert all(r["pod"] == "reuse-t000" for r in reused)  # one pod for every batch size
+    assert obj["status"]["reuse"]["trials"] == len(reused)
+    assert obj["status"]["reuse"]["savedSeconds"] >= 0
+    assert "PodReused" in {e.reason for e in core.list_namespaced_event(namespace).items}
+
+
+def test_output_mode_apply_server_side_applies_the_deployment(
+    api_client: client.ApiClient,
+    core: client.CoreV1Api,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+    model: str,
+    operator: OperatorProcess,
+) -> None:
+    space = {"gpus": [{"type": "T4"}], "cpus": [2], "batchSizes": [4]}
+    output = {
+        "mode": "Apply",
+        "deploymentName": "resnet-serving",
+        "replicas": 2,
+        "labels": {"team": "vision"},
+    }
+    create_search(custom, namespace, _search("apply", space, {"maxTrials": 1}, output=output))
+    obj = wait_search(custom, namespace, "apply")
+    assert obj["status"]["phase"] == "Succeeded", obj["status"].get("message")
+    assert obj["status"]["outputRef"] == "Deployment/resnet-serving"
+    dep = client.AppsV1Api(api_client).read_namespaced_deployment("resnet-serving", namespace)
+    assert dep.spec.replicas == 2 and dep.metadata.labels["team"] == "vision"
+    assert {m.manager for m in dep.metadata.managed_fields} >= {"falcon-operator"}
+    assert any(m.operation == "Apply" for m in dep.metadata.managed_fields)
+    assert dep.metadata.owner_references is None  # outlives the search
+    config = core.read_namespaced_config_map("resnet-serving-model-config", namespace)
+    assert "max_batch_size: 4" in config.data["config.pbtxt"]

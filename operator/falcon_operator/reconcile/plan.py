@@ -1,0 +1,149 @@
+"""Pure planning: from the recorded trials and the live ones to what happens next.
+
+Nothing here talks to Kubernetes or keeps state, so a restarted operator that reads the same
+history and pods plans the same next step: the same indices (hence pod names), the same
+pending set for the strategy, the same verdict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from falcon_operator.search.records import Outcome, best_trial
+from falcon_operator.search.space import Config, Value
+from falcon_operator.spec.model import BudgetSpec
+from falcon_operator.trials.history import TrialEntry, records
+from falcon_operator.trials.naming import trial_name
+
+Phase = Literal["Pending", "Running", "Succeeded", "Failed"]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Trial counts for the status and the budgets."""
+
+    done: int
+    ok: int
+    infeasible: int
+    failed: int  #: every failed trial (SLO breaks included)
+    failed_counted: int  #: those that use up maxFailedTrials
+    running: int
+
+
+@dataclass(frozen=True)
+class Finish:
+    """The end of a search: its final phase, a condition reason and a one-line message."""
+
+    phase: Phase
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A trial to start: a new pod, or ``reuse_pod`` reloaded with the new batch size."""
+
+    index: int
+    name: str
+    config: Config
+    reuse_pod: str | None = None
+
+
+def count(entries: Sequence[TrialEntry], running: int) -> Counts:
+    outcome = [e.record.outcome for e in entries]
+    return Counts(
+        done=len(entries),
+        ok=outcome.count(Outcome.OK),
+        infeasible=outcome.count(Outcome.INFEASIBLE),
+        failed=outcome.count(Outcome.FAILED),
+        failed_counted=sum(e.counts_as_failed for e in entries),
+        running=running,
+    )
+
+
+def finish(
+    budget: BudgetSpec,
+    entries: Sequence[TrialEntry],
+    *,
+    running: int,
+    exhausted: bool = False,
+    converged: bool = False,
+) -> Finish | None:
+    """The verdict when the search is over, else None (it also waits for running trials)."""
+    c = count(entries, running)
+    if c.failed_counted > budget.max_failed_trials:
+        last = next(e for e in reversed(entries) if e.counts_as_failed)
+        return Finish(
+            "Failed",
+            "TooManyFailedTrials",
+            f"{c.failed_counted} trials failed, more than budget.maxFailedTrials "
+            f"({budget.max_failed_trials}); last: {last.name}: {last.record.reason}",
+        )
+    over = c.done >= budget.max_trials or exhausted or converged
+    if not over or running:
+        return None
+    reason = (
+        "BudgetExhausted"
+        if c.done >= budget.max_trials
+        else "SpaceExhausted"
+        if exhausted
+        else "Converged"
+    )
+    best = best_trial(records(entries))
+    if best is None:
+        return Finish(
+            "Failed",
+            "NoFeasibleConfiguration",
+            f"none of the {c.done} trials produced a measurement "
+            f"({c.infeasible} infeasible, {c.failed} failed)",
+        )
+    return Finish(
+        "Succeeded",
+        reason,
+        f"best of {c.done} trials: {best.config['gputype']} "
+        f"{best.objective:.4g} requests/s per $/h",
+    )
+
+
+def free_slots(budget: BudgetSpec, *, done: int, running: int) -> int:
+    """How many trials may start now."""
+    return max(0, min(budget.max_parallel_trials - running, budget.max_trials - done - running))
+
+
+def next_indices(used: Collection[int], n: int) -> list[int]:
+    """``n`` trial indices after every index in use (recorded, with a pod, or running)."""
+    start = max(used) + 1 if used else 0
+    return list(range(start, start + n))
+
+
+def reuse_candidate(
+    config: Mapping[str, Value], idle: Mapping[str, Mapping[str, Value]]
+) -> str | None:
+    """An idle pod whose configuration differs from ``config`` in the batch size only."""
+    for pod in sorted(idle):
+        other = idle[pod]
+        same = all(other.get(k) == v for k, v in config.items() if k != "batchsize")
+        if same and other.get("batchsize") != config.get("batchsize"):
+            return pod
+    return None
+
+
+def assign(
+    search: str,
+    suggestions: Sequence[Config],
+    indices: Sequence[int],
+    *,
+    idle: Mapping[str, Mapping[str, Value]],
+    reuse: bool,
+) -> list[Launch]:
+    """Launches for ``suggestions``; each idle pod is reused at most once."""
+    free = dict(idle) if reuse else {}
+    out = []
+    for config, index in zip(suggestions, indices, strict=False):
+        pod = reuse_candidate(config, free)
+        if pod is not None:
+            del free[pod]
+        out.append(Launch(index, trial_name(search, index), dict(config), pod))
+    return out

@@ -1,0 +1,200 @@
+"""Parse the ``spec`` of an InferenceConfigSearch body into a :class:`SearchSpec`.
+
+Field names are the CRD's (camelCase); absent fields take the CRD's defaults, which the
+dataclasses of :mod:`falcon_operator.spec.model` repeat. Errors name the field, in one line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from falcon_operator.errors import SpecError
+from falcon_operator.search.registry import METHODS
+from falcon_operator.spec import fields as f
+from falcon_operator.spec.model import (
+    METRICS,
+    OUTPUT_MODES,
+    AlgorithmSpec,
+    BudgetSpec,
+    ConfigMapKeyRef,
+    GpuOption,
+    ModelSpec,
+    ObjectiveSpec,
+    OutputSpec,
+    PriceOverrides,
+    SearchSpaceSpec,
+    SearchSpec,
+)
+
+_B, _S = BudgetSpec(), SearchSpaceSpec(gpus=())
+
+
+def _ref(raw: f.Raw, key: str, path: str, *, default_key: str | None = None) -> ConfigMapKeyRef:
+    return ConfigMapKeyRef(
+        f.required_string(raw, "name", f"{path}.{key}"),
+        f.string(raw, "key", f"{path}.{key}", default=default_key) or "",
+    )
+
+
+def parse_model(raw: f.Raw, path: str = "spec.model") -> ModelSpec:
+    uri = f.string(raw, "storageUri", path)
+    cm = f.section(raw, "configMapRef", path)
+    if (uri is None) == (not cm):
+        raise SpecError(f"{path}: set exactly one of storageUri or configMapRef")
+    if uri is not None and uri.split("://", 1)[0] not in ("s3", "gs", "https", "pvc"):
+        raise SpecError(f"{path}.storageUri must start with s3://, gs://, https:// or pvc://")
+    fmt = f.string(raw, "format", path, default="onnx")
+    if fmt != "onnx":
+        raise SpecError(f"{path}.format must be onnx, got {fmt!r}")
+    secret = f.section(raw, "credentialsSecretRef", path)
+    profile = f.number_map(raw, "operatorProfile", path, low=0.0, high=1.0)
+    model_config = raw.get("modelConfig") or {}
+    if not isinstance(model_config, Mapping):
+        raise SpecError(f"{path}.modelConfig must be an object")
+    return ModelSpec(
+        name=f.required_string(raw, "name", path),
+        storage_uri=uri,
+        config_map_ref=_ref(cm, "configMapRef", path) if cm else None,
+        credentials_secret=f.required_string(secret, "name", f"{path}.credentialsSecretRef")
+        if secret
+        else None,
+        triton_image=f.string(raw, "tritonImage", path, default=ModelSpec("").triton_image) or "",
+        model_config=dict(model_config),
+        operator_profile=profile or None,
+    )
+
+
+def parse_gpu(raw: Any, path: str) -> GpuOption:
+    if not isinstance(raw, Mapping):
+        raise SpecError(f"{path} must be an object")
+    profiles = raw.get("migProfiles") or []
+    if not isinstance(profiles, list) or not all(isinstance(p, str) for p in profiles):
+        raise SpecError(f"{path}.migProfiles must be a list of strings")
+    whole = f.boolean(raw, "wholeGpu", path, default=True)
+    if not whole and not profiles:
+        raise SpecError(f"{path}: a GPU with wholeGpu false needs at least one MIG profile")
+    mps = f.number_list(raw, "mpsMemoryGB", path, default=(0.0,), low=0, high=1024)
+    return GpuOption(
+        type=f.required_string(raw, "type", path),
+        node_selector=f.string_map(raw, "nodeSelector", path),
+        whole_gpu=whole,
+        mig_profiles=tuple(dict.fromkeys(profiles)),
+        mps_memory_gb=mps if "mpsMemoryGB" in raw else (),
+    )
+
+
+def parse_search_space(raw: f.Raw, path: str = "spec.searchSpace") -> SearchSpaceSpec:
+    gpus = raw.get("gpus")
+    if not isinstance(gpus, list) or not gpus:
+        raise SpecError(f"{path}.gpus must be a non-empty list")
+    options = tuple(parse_gpu(g, f"{path}.gpus[{i}]") for i, g in enumerate(gpus))
+    types = [g.type for g in options]
+    if len(set(types)) != len(types):
+        raise SpecError(f"{path}.gpus lists a GPU type twice: {types}")
+    return SearchSpaceSpec(
+        gpus=options,
+        cpus=f.integer_list(raw, "cpus", path, default=_S.cpus, low=1, high=256),
+        gpu_memory_gb=f.number_list(
+            raw, "gpuMemoryGB", path, default=_S.gpu_memory_gb, low=0, high=1024
+        ),
+        batch_sizes=f.integer_list(
+            raw, "batchSizes", path, default=_S.batch_sizes, low=1, high=4096
+        ),
+        power_limits=f.integer_list(
+            raw, "powerLimits", path, default=_S.power_limits, low=5, high=100
+        ),
+        host_memory_gib=f.number(
+            raw, "hostMemoryGiB", path, default=_S.host_memory_gib, low=1e-3, high=4096
+        )
+        or _S.host_memory_gib,
+    )
+
+
+def parse_objective(raw: f.Raw, path: str = "spec.objective") -> ObjectiveSpec:
+    metric = f.string(raw, "metric", path, default=METRICS[0])
+    if metric not in METRICS:
+        raise SpecError(f"{path}.metric must be one of {list(METRICS)}, got {metric!r}")
+    prices, ref = f.section(raw, "prices", path), f.section(raw, "pricesConfigMapRef", path)
+    if prices and ref:
+        raise SpecError(f"{path}: set at most one of prices or pricesConfigMapRef")
+    return ObjectiveSpec(
+        metric=metric,
+        slo_p99_ms=f.number(raw, "sloP99Ms", path, default=None, low=1e-9, high=600000),
+        prices=parse_prices(prices, f"{path}.prices") if prices else None,
+        prices_config_map=_ref(ref, "pricesConfigMapRef", path, default_key="prices.yaml")
+        if ref
+        else None,
+    )
+
+
+def parse_prices(raw: f.Raw, path: str) -> PriceOverrides:
+    return PriceOverrides(
+        gpu_hour=f.number_map(raw, "gpuHour", path, low=0.0, high=math.inf),
+        cpu_core_hour=f.number(raw, "cpuCoreHour", path, default=None, low=0.0, high=math.inf),
+        memory_gib_hour=f.number(raw, "memoryGiBHour", path, default=None, low=0, high=math.inf),
+    )
+
+
+def parse_budget(raw: f.Raw, path: str = "spec.budget") -> BudgetSpec:
+    def i(key: str, default: int, low: int, high: int) -> int:
+        return f.integer(raw, key, path, default=default, low=low, high=high)
+
+    def n(key: str, default: float, low: float) -> float:
+        return f.number(raw, key, path, default=default, low=low, high=3600) or 0.0
+
+    budget = BudgetSpec(
+        max_trials=i("maxTrials", _B.max_trials, 1, 500),
+        max_parallel_trials=i("maxParallelTrials", _B.max_parallel_trials, 1, 32),
+        max_failed_trials=i("maxFailedTrials", _B.max_failed_trials, 0, 500),
+        pending_timeout_s=i("pendingTimeoutSeconds", _B.pending_timeout_s, 1, 86400),
+        ready_timeout_s=i("readyTimeoutSeconds", _B.ready_timeout_s, 1, 86400),
+        measurement_s=n("measurementSeconds", _B.measurement_s, 0.1),
+        warmup_s=n("warmupSeconds", _B.warmup_s, 0.0),
+        windows=i("windows", _B.windows, 1, 20),
+        reuse_pods=f.boolean(raw, "reusePods", path, default=_B.reuse_pods),
+    )
+    if budget.max_parallel_trials > budget.max_trials:
+        raise SpecError(f"{path}.maxParallelTrials must not exceed maxTrials")
+    return budget
+
+
+def parse_algorithm(raw: f.Raw, path: str = "spec.algorithm") -> AlgorithmSpec:
+    name = f.string(raw, "name", path, default="falcon")
+    if name not in METHODS:
+        raise SpecError(f"{path}.name must be one of {list(METHODS)}, got {name!r}")
+    kop = f.number(raw, "kopThreshold", path, default=None, low=1e-9, high=1.0)
+    return AlgorithmSpec(
+        name=name,
+        seed=f.integer(raw, "seed", path, default=0, low=0, high=2**31 - 1),
+        kop_threshold=kop,
+        stop_on_convergence=f.boolean(raw, "stopOnConvergence", path, default=False),
+    )
+
+
+def parse_output(raw: f.Raw, path: str = "spec.output") -> OutputSpec:
+    mode = f.string(raw, "mode", path, default="Status")
+    if mode not in OUTPUT_MODES:
+        raise SpecError(f"{path}.mode must be one of {list(OUTPUT_MODES)}, got {mode!r}")
+    return OutputSpec(
+        deployment_name=f.string(raw, "deploymentName", path),
+        replicas=f.integer(raw, "replicas", path, default=1, low=0, high=1000),
+        labels=f.string_map(raw, "labels", path) or {},
+        mode=mode,
+    )
+
+
+def parse_spec(spec: Mapping[str, Any] | None) -> SearchSpec:
+    """The typed spec; :class:`SpecError` names the first invalid field."""
+    if not isinstance(spec, Mapping):
+        raise SpecError("spec is required")
+    path = "spec"
+    return SearchSpec(
+        model=parse_model(f.section(spec, "model", path, required=True)),
+        search_space=parse_search_space(f.section(spec, "searchSpace", path, required=True)),
+        objective=parse_objective(f.section(spec, "objective", path)),
+        budget=parse_budget(f.section(spec, "budget", path)),
+        algorithm=parse_algorithm(f.section(spec, "algorithm", path)),
+        output=parse_output(f.section(spec, "output", path)),
+    )

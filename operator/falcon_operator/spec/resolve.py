@@ -1,0 +1,115 @@
+"""A parsed spec resolved against the GPU catalog: GPU choices, the search space, the prices.
+
+Knob names are those of :func:`falcon_operator.fleet.backend.fleet_space` (``batchsize``,
+``cpus``, ``gpumem``, ``gpupower``, ``gputype``); MIG slices are ``gputype`` labels such as
+``H100/1g.10gb``. A per-GPU ``mpsMemoryGB`` list becomes a constraint of the space.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from falcon_operator.errors import DataError, SpecError
+from falcon_operator.fleet.catalog import Catalog
+from falcon_operator.search.space import Knob, Space, Value
+from falcon_operator.spec.constants import GPU_RESOURCE, MIG_RESOURCE_PREFIX, PRODUCT_LABEL
+from falcon_operator.spec.model import PriceOverrides, SearchSpaceSpec, SearchSpec
+from falcon_operator.spec.prices import CostFunction, PriceTable, cost_function, price_table
+
+
+@dataclass(frozen=True)
+class GpuChoice:
+    """One value of the ``gputype`` knob: a whole GPU or a MIG slice, and how to get it."""
+
+    label: str  #: "T4" or "H100/1g.10gb"
+    gpu: str
+    profile: str  #: MIG profile, "" for the whole GPU
+    node_selector: Mapping[str, str]
+    memory_limits: tuple[float, ...]  #: allowed gpumem values
+
+    @property
+    def resource(self) -> str:
+        """The extended resource a trial pod asks one of."""
+        return f"{MIG_RESOURCE_PREFIX}{self.profile}" if self.profile else GPU_RESOURCE
+
+
+@dataclass(frozen=True)
+class ResolvedSearch:
+    """Everything the controller derives from a spec before the first trial."""
+
+    spec: SearchSpec
+    catalog: Catalog
+    choices: Mapping[str, GpuChoice]
+    space: Space
+    prices: PriceTable
+
+    def choice(self, config: Mapping[str, Value]) -> GpuChoice:
+        return self.choices[str(config["gputype"])]
+
+    def cost(self, config: Mapping[str, Value]) -> float:
+        """$/h of a configuration."""
+        host = self.spec.search_space.host_memory_gib
+        return self.prices.cost(config, self.catalog, host)
+
+    def cost_function(self) -> CostFunction:
+        host = self.spec.search_space.host_memory_gib
+        return cost_function(self.space, self.prices, self.catalog, host)
+
+
+def gpu_choices(space: SearchSpaceSpec, catalog: Catalog) -> dict[str, GpuChoice]:
+    """The ``gputype`` values, in spec order (whole GPU first, then its slices)."""
+    out: dict[str, GpuChoice] = {}
+    for i, option in enumerate(space.gpus):
+        path = f"spec.searchSpace.gpus[{i}]"
+        if option.type not in catalog.gpus:
+            raise SpecError(
+                f"{path}.type: unknown GPU type {option.type!r}; "
+                f"the catalog has {sorted(catalog.gpus)}"
+            )
+        gpu = catalog.gpus[option.type]
+        selector = dict(option.node_selector or {PRODUCT_LABEL: gpu.product})
+        limits = option.mps_memory_gb or space.gpu_memory_gb
+        labels = ([""] if option.whole_gpu else []) + list(option.mig_profiles)
+        for profile in labels:
+            label = f"{gpu.name}/{profile}" if profile else gpu.name
+            try:
+                catalog.slice(label)
+            except DataError as exc:
+                raise SpecError(f"{path}.migProfiles: {exc}") from None
+            out[label] = GpuChoice(label, gpu.name, profile, selector, tuple(limits))
+    return out
+
+
+def search_space(space: SearchSpaceSpec, choices: Mapping[str, GpuChoice]) -> Space:
+    """The configuration space of the spec."""
+    memory = sorted({m for c in choices.values() for m in c.memory_limits})
+    constrained = any(set(c.memory_limits) != set(memory) for c in choices.values())
+
+    def memory_allowed(config: Mapping[str, Value]) -> bool:
+        return float(config["gpumem"]) in choices[str(config["gputype"])].memory_limits
+
+    return Space(
+        (
+            Knob("batchsize", tuple(space.batch_sizes)),
+            Knob("cpus", tuple(space.cpus)),
+            Knob("gpumem", tuple(float(m) for m in memory)),
+            Knob("gpupower", tuple(space.power_limits)),
+            Knob("gputype", tuple(choices), "categorical"),
+        ),
+        constraints=(memory_allowed,) if constrained else (),
+    )
+
+
+def resolve(
+    spec: SearchSpec, catalog: Catalog, *, prices: PriceOverrides | None = None
+) -> ResolvedSearch:
+    """Resolve ``spec``; ``prices`` (from a prices ConfigMap) replace ``spec.objective.prices``."""
+    choices = gpu_choices(spec.search_space, catalog)
+    return ResolvedSearch(
+        spec=spec,
+        catalog=catalog,
+        choices=choices,
+        space=search_space(spec.search_space, choices),
+        prices=price_table(prices or spec.objective.prices, catalog),
+    )

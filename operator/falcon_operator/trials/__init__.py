@@ -1,0 +1,13 @@
+"""Trials: a configuration → its pod, its load and measurement, and its record.
+
+- :mod:`~falcon_operator.trials.naming` — deterministic names, labels, selectors.
+- :mod:`~falcon_operator.trials.manifest` — the trial pod (Triton + trial runner).
+- :mod:`~falcon_operator.trials.source` — init containers that fetch the model.
+- :mod:`~falcon_operator.trials.modelconfig` — Triton model config (JSON and config.pbtxt).
+- :mod:`~falcon_operator.trials.readback` — a pod read back (:class:`PodView`).
+- :mod:`~falcon_operator.trials.load` — in-process load with the trial runner's library.
+- :mod:`~falcon_operator.trials.outcome` — report + Triton metrics → the trial's record.
+- :mod:`~falcon_operator.trials.history` — the history ConfigMap's records.
+- :mod:`~falcon_operator.trials.simulated` — the operator's own test servers (KWOK clusters).
+- :mod:`~falcon_operator.trials.reload` — Triton's repository API (pod reuse).
+"""

@@ -1,0 +1,106 @@
+"""Turn what a trial measured into its record: two sources, checked against each other.
+
+The runner's report gives throughput and latency percentiles; Triton's counters over the same
+run must agree with the runner's request count, or the trial is failed ("measurement"). The
+objective is requests per second per dollar-hour. Simulated trials run ``time_scale`` times
+slower than the configuration would: throughput is multiplied by it, latencies divided.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from falcon_operator.metrics import WindowMeasurement
+from falcon_operator.search.records import Outcome, TrialRecord
+from falcon_operator.search.space import Value
+
+#: the two request counts may differ by this fraction (plus a few requests) before a trial fails
+COUNT_TOLERANCE = 0.05
+COUNT_SLACK = 5
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A trial's record and, when it failed, the failure kind (see history.TrialEntry)."""
+
+    record: TrialRecord
+    failure: str = ""
+
+
+def failed(config: Mapping[str, Value], failure: str, reason: str) -> Verdict:
+    outcome = Outcome.INFEASIBLE if failure == "unschedulable" else Outcome.FAILED
+    return Verdict(TrialRecord(dict(config), outcome, reason=reason[:500]), failure)
+
+
+def _finite(values: Mapping[str, float | None]) -> dict[str, float]:
+    return {k: float(v) for k, v in values.items() if v is not None and math.isfinite(v)}
+
+
+def _cross_check(report: Mapping[str, Any], window: WindowMeasurement | None) -> str:
+    if window is None:
+        return ""
+    runner = float((report.get("totals") or {}).get("succeeded", 0))
+    triton = float(window.requests)
+    if abs(runner - triton) > COUNT_TOLERANCE * max(runner, triton) + COUNT_SLACK:
+        return f"Triton counted {triton:.0f} successful requests, the runner {runner:.0f}"
+    return ""
+
+
+def judge(
+    config: Mapping[str, Value],
+    report: Mapping[str, Any],
+    window: WindowMeasurement | None,
+    *,
+    cost_per_hour: float,
+    slo_p99_ms: float | None,
+    time_scale: float = 1.0,
+) -> Verdict:
+    """The verdict of a trial whose runner produced ``report``."""
+    if report.get("status") == "error" or "result" not in report:
+        err = report.get("error") or {}
+        return failed(
+            config,
+            "runner",
+            f"trial runner {err.get('kind', 'error')}: {err.get('message', 'no result')}",
+        )
+    mismatch = _cross_check(report, window)
+    if mismatch:
+        return failed(config, "measurement", mismatch)
+    result = report["result"]
+    rps = float(result.get("throughput_rps") or 0.0) * time_scale
+    p99 = result.get("p99_ms")
+    p99_ms = float(p99) / time_scale if p99 is not None else math.nan
+    metrics = _finite(
+        {
+            "rps": rps,
+            "p50_ms": _scaled(result.get("p50_ms"), time_scale),
+            "p99_ms": p99_ms,
+            "cost_per_hour": cost_per_hour,
+            "stable": 1.0 if result.get("stable") else 0.0,
+            "concurrency": float(result.get("concurrency") or 0),
+            "time_scale": time_scale,
+            "triton_rps": None if window is None else window.request_rps * time_scale,
+            "avg_batch_size": None if window is None else window.avg_batch_size,
+            "gpu_utilization": None if window is None else window.gpu_utilization,
+        }
+    )
+    if rps <= 0:
+        return Verdict(
+            TrialRecord(
+                dict(config), Outcome.FAILED, reason="no successful request", metrics=metrics
+            ),
+            "runner",
+        )
+    if slo_p99_ms is not None and not p99_ms <= slo_p99_ms:
+        reason = f"measured p99 {p99_ms:.1f} ms breaks the {slo_p99_ms:g} ms SLO"
+        return Verdict(
+            TrialRecord(dict(config), Outcome.FAILED, reason=reason, metrics=metrics), "slo"
+        )
+    return Verdict(TrialRecord(dict(config), Outcome.OK, rps / cost_per_hour, metrics=metrics))
+
+
+def _scaled(value: Any, time_scale: float) -> float | None:
+    return None if value is None else float(value) / time_scale

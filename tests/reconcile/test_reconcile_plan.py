@@ -1,0 +1,73 @@
+"""Planning from histories: verdicts, slots, indices, pod reuse."""
+
+from __future__ import annotations
+
+from falcon_operator.reconcile import plan
+from falcon_operator.search.records import Outcome, TrialRecord
+from falcon_operator.spec.model import BudgetSpec
+from falcon_operator.trials.history import TrialEntry
+
+BASE = {"batchsize": 1, "cpus": 2, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"}
+
+
+def _entry(index: int, outcome: Outcome = Outcome.OK, failure: str = "") -> TrialEntry:
+    cfg = dict(BASE, cpus=index + 1)
+    record = (
+        TrialRecord(cfg, outcome, 10.0 * (index + 1))
+        if outcome is Outcome.OK
+        else TrialRecord(cfg, outcome, reason=f"r{index}")
+    )
+    return TrialEntry(index, f"s-t{index:03d}", record, failure=failure)
+
+
+def test_budget_exhausted_succeeds_with_the_best() -> None:
+    entries = [_entry(0), _entry(1), _entry(2, Outcome.INFEASIBLE, "unschedulable")]
+    fin = plan.finish(BudgetSpec(max_trials=3), entries, running=0)
+    assert fin == plan.Finish(
+        "Succeeded", "BudgetExhausted", "best of 3 trials: T4 20 requests/s per $/h"
+    )
+
+
+def test_the_search_waits_for_running_trials() -> None:
+    assert plan.finish(BudgetSpec(max_trials=2), [_entry(0)], running=1) is None
+    assert plan.finish(BudgetSpec(max_trials=4), [_entry(0)], running=1, exhausted=True) is None
+    fin = plan.finish(BudgetSpec(max_trials=4), [_entry(0)], running=0, exhausted=True)
+    assert fin is not None and fin.reason == "SpaceExhausted"
+
+
+def test_too_many_failures_fail_at_once_but_slo_breaks_do_not_count() -> None:
+    budget = BudgetSpec(max_trials=10, max_failed_trials=1)
+    slo = [_entry(0, Outcome.FAILED, "slo"), _entry(1, Outcome.FAILED, "slo")]
+    assert plan.finish(budget, slo, running=1) is None
+    crashes = [_entry(0, Outcome.FAILED, "crash"), _entry(1, Outcome.FAILED, "oom")]
+    fin = plan.finish(budget, crashes, running=1)
+    assert fin is not None and fin.phase == "Failed" and fin.reason == "TooManyFailedTrials"
+    assert "s-t001: r1" in fin.message
+
+
+def test_no_feasible_configuration_fails() -> None:
+    entries = [_entry(0, Outcome.INFEASIBLE, "unschedulable")]
+    fin = plan.finish(BudgetSpec(max_trials=1), entries, running=0)
+    assert fin is not None and fin.reason == "NoFeasibleConfiguration"
+
+
+def test_slots_and_indices() -> None:
+    budget = BudgetSpec(max_trials=5, max_parallel_trials=3)
+    assert plan.free_slots(budget, done=0, running=0) == 3
+    assert plan.free_slots(budget, done=3, running=1) == 1
+    assert plan.free_slots(budget, done=5, running=0) == 0
+    assert plan.next_indices(set(), 2) == [0, 1]
+    assert plan.next_indices({0, 1, 4}, 2) == [5, 6]  # never an index in use, even a gap's
+
+
+def test_reuse_only_for_batch_size_changes_and_each_pod_once() -> None:
+    idle = {"s-t000": dict(BASE, batchsize=1), "s-t001": dict(BASE, cpus=4)}
+    batch8 = dict(BASE, batchsize=8)
+    assert plan.reuse_candidate(batch8, idle) == "s-t000"
+    assert plan.reuse_candidate(dict(BASE, batchsize=8, gpupower=75), idle) is None
+    assert plan.reuse_candidate(BASE, {"s-t000": BASE}) is None  # the very same configuration
+    launches = plan.assign("s", [batch8, dict(BASE, batchsize=4)], [2, 3], idle=idle, reuse=True)
+    assert [(la.name, la.reuse_pod) for la in launches] == [("s-t002", "s-t000"), ("s-t003", None)]
+    assert all(
+        la.reuse_pod is None for la in plan.assign("s", [batch8], [2], idle=idle, reuse=False)
+    )

@@ -1,0 +1,58 @@
+"""A trial's verdict from the runner's report and Triton's window (two sources, time scale)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from falcon_operator.metrics import WindowMeasurement
+from falcon_operator.search.records import Outcome
+from falcon_operator.trials.outcome import judge
+
+CONFIG = {"batchsize": 8, "cpus": 4, "gpumem": 0.0, "gpupower": 75, "gputype": "T4"}
+
+
+def _report(rps: float = 100.0, p99: float = 20.0, succeeded: int = 400) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "result": {
+            "throughput_rps": rps,
+            "p50_ms": 10.0,
+            "p99_ms": p99,
+            "stable": True,
+            "concurrency": 16,
+        },
+        "totals": {"succeeded": succeeded},
+    }
+
+
+def _window(requests: float = 400.0) -> WindowMeasurement:
+    return WindowMeasurement("m", None, 4.0, requests, inferences=requests, executions=50.0)
+
+
+def test_ok_trial_scaled_back_to_the_real_configuration() -> None:
+    v = judge(CONFIG, _report(), _window(), cost_per_hour=0.5, slo_p99_ms=5.0, time_scale=10.0)
+    assert v.record.outcome is Outcome.OK and v.failure == ""
+    assert v.record.metrics["rps"] == pytest.approx(1000.0)
+    assert v.record.metrics["p99_ms"] == pytest.approx(2.0)
+    assert v.record.objective == pytest.approx(2000.0)
+    assert v.record.metrics["avg_batch_size"] == pytest.approx(8.0)
+
+
+def test_slo_break_is_a_failed_trial_of_kind_slo() -> None:
+    v = judge(CONFIG, _report(p99=80.0), None, cost_per_hour=0.5, slo_p99_ms=50.0)
+    assert v.record.outcome is Outcome.FAILED and v.failure == "slo"
+    assert "breaks the 50 ms SLO" in v.record.reason
+
+
+def test_sources_that_disagree_fail_the_trial() -> None:
+    v = judge(CONFIG, _report(succeeded=400), _window(200.0), cost_per_hour=0.5, slo_p99_ms=None)
+    assert v.record.outcome is Outcome.FAILED and v.failure == "measurement"
+    assert "Triton counted 200" in v.record.reason
+
+
+def test_runner_error_is_a_failed_trial() -> None:
+    report = {"status": "error", "error": {"kind": "server-not-ready", "message": "no answer"}}
+    v = judge(CONFIG, report, None, cost_per_hour=0.5, slo_p99_ms=None)
+    assert v.failure == "runner" and "server-not-ready: no answer" in v.record.reason

@@ -1,0 +1,156 @@
+"""Reading trial pods back, and the history records of finished trials."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from falcon_operator.errors import DataError
+from falcon_operator.search.records import Outcome, TrialRecord
+from falcon_operator.trials.history import TrialEntry, decode_history, encode_entry, records
+from falcon_operator.trials.readback import PodState, failure_reason, never_schedulable, read_pod
+
+CONFIG = {"batchsize": 8, "cpus": 4, "gpumem": 0.0, "gpupower": 75, "gputype": "T4"}
+META = {
+    "name": "s-t002",
+    "creationTimestamp": "2026-01-01T00:00:00Z",
+    "annotations": {
+        "autoconfig.falcon.io/configuration": json.dumps(CONFIG),
+        "autoconfig.falcon.io/trial-index": "2",
+    },
+}
+NO_POOL = (
+    "0/12 nodes are available: 1 node(s) had untolerated taint {x: y}, 11 node(s) didn't "
+    "match Pod's node affinity/selector. preemption: 0/12 nodes are available: 12 "
+    "Preemption is not helpful for scheduling."
+)
+BUSY = (
+    "0/12 nodes are available: 2 Insufficient nvidia.com/gpu, 10 node(s) didn't match Pod's "
+    "node affinity/selector. preemption: 0/12 nodes are available: 2 No preemption victims "
+    "found for incoming pod, 10 Preemption is not helpful for scheduling."
+)
+
+
+def _pod(status: dict[str, Any], **meta: Any) -> dict[str, Any]:
+    return {"metadata": META | meta, "spec": {"nodeName": "t4-pl75-0"}, "status": status}
+
+
+def test_ready_pod() -> None:
+    view = read_pod(
+        _pod(
+            {
+                "phase": "Running",
+                "podIP": "127.1.0.7",
+                "conditions": [
+                    {"type": "PodScheduled", "status": "True"},
+                    {
+                        "type": "Ready",
+                        "status": "True",
+                        "lastTransitionTime": "2026-01-01T00:00:03Z",
+                    },
+                ],
+            }
+        )
+    )
+    assert view.state is PodState.READY and view.ip == "127.1.0.7"
+    assert view.index == 2 and view.config == CONFIG and view.node == "t4-pl75-0"
+    assert view.ready_at is not None and view.created_at is not None
+    assert (view.ready_at - view.created_at).total_seconds() == 3
+
+
+def test_unschedulable_pod_and_the_schedulers_reasons() -> None:
+    view = read_pod(
+        _pod(
+            {
+                "phase": "Pending",
+                "conditions": [
+                    {
+                        "type": "PodScheduled",
+                        "status": "False",
+                        "reason": "Unschedulable",
+                        "message": NO_POOL,
+                    }
+                ],
+            }
+        )
+    )
+    assert view.state is PodState.UNSCHEDULABLE and view.message == NO_POOL
+    assert never_schedulable(NO_POOL)
+    assert not never_schedulable(BUSY)  # busy GPUs free up: wait
+    assert not never_schedulable("something else")
+
+
+@pytest.mark.parametrize(("reason", "code", "oom"), [("OOMKilled", 137, True), ("Error", 1, False)])
+def test_failed_pod(reason: str, code: int, oom: bool) -> None:
+    term = {"terminated": {"exitCode": code, "reason": reason, "message": "x"}}
+    view = read_pod(
+        _pod(
+            {
+                "phase": "Failed",
+                "reason": reason,
+                "containerStatuses": [
+                    {"name": "triton", "state": term},
+                    {"name": "trial-runner", "state": term},
+                ],
+            }
+        )
+    )
+    assert view.state is PodState.FAILED and view.oom_killed is oom
+    assert f"triton: {reason} (exit {code})" in failure_reason(view)
+
+
+def test_runner_report_and_deleting_pod() -> None:
+    report = {"terminated": {"exitCode": 0, "reason": "Completed", "message": '{"status":"ok"}'}}
+    view = read_pod(
+        _pod(
+            {
+                "phase": "Running",
+                "containerStatuses": [
+                    {"name": "triton", "state": {"running": {}}},
+                    {"name": "trial-runner", "state": report},
+                ],
+            }
+        )
+    )
+    assert view.runner_report == '{"status":"ok"}'
+    gone = read_pod(_pod({"phase": "Running"}, deletionTimestamp="2026-01-01T00:01:00Z"))
+    assert gone.state is PodState.DELETING
+    assert read_pod({"metadata": {"name": "x"}}).config is None
+
+
+def _entry(index: int, outcome: Outcome, failure: str = "") -> TrialEntry:
+    cfg = dict(CONFIG, batchsize=2**index)
+    record = (
+        TrialRecord(cfg, outcome, 100.0 + index, metrics={"rps": 50.0})
+        if outcome is Outcome.OK
+        else TrialRecord(cfg, outcome, reason="boom")
+    )
+    return TrialEntry(index, f"s-t{index:03d}", record, pod=f"s-t{index:03d}", failure=failure)
+
+
+def test_history_round_trip_in_index_order() -> None:
+    entries = [_entry(2, Outcome.OK), _entry(0, Outcome.FAILED, "oom"), _entry(1, Outcome.OK)]
+    data: dict[str, str] = {}
+    for e in entries:
+        data |= encode_entry(e)
+    assert sorted(data) == ["t000.json", "t001.json", "t002.json"]
+    back = decode_history(data)
+    assert [e.index for e in back] == [0, 1, 2]
+    assert back[0] == entries[1] and back[2] == entries[0]
+    assert [r.outcome for r in records(back)] == [Outcome.FAILED, Outcome.OK, Outcome.OK]
+
+
+def test_slo_breaks_do_not_use_up_the_failure_budget() -> None:
+    assert _entry(0, Outcome.FAILED, "crash").counts_as_failed
+    assert not _entry(0, Outcome.FAILED, "slo").counts_as_failed
+    assert not _entry(0, Outcome.INFEASIBLE, "unschedulable").counts_as_failed
+
+
+@pytest.mark.parametrize(
+    "data", [{"t000.json": "{"}, {"t000.json": "[]"}, {"t000.json": '{"index": 0}'}]
+)
+def test_malformed_history_is_a_data_error(data: dict[str, str]) -> None:
+    with pytest.raises(DataError):
+        decode_history(data)
