@@ -16,14 +16,11 @@ from falcon_e2e.operator import (
     OperatorProcess,
     create_search,
     history,
+    history_records,
     trial_pods,
     wait_search,
 )
 from kubernetes import client
-
-
-def _records(core: client.CoreV1Api, ns: str, name: str) -> list[dict[str, object]]:
-    return [json.loads(v) for _, v in sorted(history(core, ns, name).items())]
 
 
 def test_killed_operator_resumes_the_search_without_duplicates(
@@ -41,7 +38,7 @@ def test_killed_operator_resumes_the_search_without_duplicates(
     assert wait_search(custom, namespace, "undisturbed", timeout=180)["status"]["phase"] == (
         "Succeeded"
     )
-    expected = _records(core, namespace, "undisturbed")
+    expected = history_records(core, namespace, "undisturbed")
 
     spec["metadata"]["name"] = "disturbed"
     create_search(custom, namespace, spec)
@@ -61,7 +58,7 @@ def test_killed_operator_resumes_the_search_without_duplicates(
     operator.start()
     obj = wait_search(custom, namespace, "disturbed", timeout=180)
     assert obj["status"]["phase"] == "Succeeded", obj["status"].get("message")
-    got = _records(core, namespace, "disturbed")
+    got = history_records(core, namespace, "disturbed")
     # the same budget used: as many trials as the undisturbed run, each index once
     assert len(got) == len(expected) == 6
     assert [r["index"] for r in got] == list(range(6))

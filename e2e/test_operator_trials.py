@@ -4,14 +4,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from falcon_e2e.operator import (
     OperatorProcess,
     condition,
     create_search,
-    history,
+    history_records,
     wait_search,
 )
 from kubernetes import client
@@ -45,10 +44,6 @@ def _search(
     return body
 
 
-def _records(core: client.CoreV1Api, ns: str, name: str) -> list[dict[str, Any]]:
-    return [json.loads(v) for _, v in sorted(history(core, ns, name).items())]
-
-
 def test_configuration_without_a_pool_is_infeasible_and_the_search_goes_on(
     core: client.CoreV1Api,
     custom: client.CustomObjectsApi,
@@ -66,7 +61,7 @@ def test_configuration_without_a_pool_is_infeasible_and_the_search_goes_on(
     create_search(custom, namespace, _search("nopool", space, {"maxTrials": 2}))
     obj = wait_search(custom, namespace, "nopool")
     assert obj["status"]["phase"] == "Succeeded", obj["status"].get("message")
-    by_gpu = {r["config"]["gputype"]: r for r in _records(core, namespace, "nopool")}
+    by_gpu = {r["config"]["gputype"]: r for r in history_records(core, namespace, "nopool")}
     assert by_gpu["V100"]["outcome"] == "infeasible"
     assert "node affinity/selector" in by_gpu["V100"]["reason"]  # the scheduler's own words
     assert by_gpu["T4"]["outcome"] == "ok"
@@ -91,7 +86,7 @@ def test_oom_trials_use_up_the_failure_budget_and_fail_the_search(
     failed = condition(obj, "Failed")
     assert failed["status"] == "True" and failed["reason"] == "TooManyFailedTrials"
     assert "maxFailedTrials" in failed["message"] and "OOMKilled" in failed["message"]
-    records = _records(core, namespace, "oom")
+    records = history_records(core, namespace, "oom")
     assert len(records) == 2  # the second failure exceeds maxFailedTrials 1
     assert all(r["outcome"] == "failed" and r["failure"] == "oom" for r in records)
     assert condition(obj, "Ready")["status"] == "False"
@@ -111,7 +106,7 @@ def test_a_crashing_trial_is_failed_and_the_search_still_succeeds(
     create_search(custom, namespace, body)
     obj = wait_search(custom, namespace, "crash")
     assert obj["status"]["phase"] == "Succeeded", obj["status"].get("message")
-    first, second = _records(core, namespace, "crash")
+    first, second = history_records(core, namespace, "crash")
     assert first["outcome"] == "failed" and first["failure"] == "crash"
     assert "exit 1" in first["reason"]
     assert second["outcome"] == "ok"
@@ -129,7 +124,7 @@ def test_batch_size_changes_reuse_the_running_pod(
     create_search(custom, namespace, _search("reuse", space, {"maxTrials": 3}))
     obj = wait_search(custom, namespace, "reuse")
     assert obj["status"]["phase"] == "Succeeded", obj["status"].get("message")
-    records = _records(core, namespace, "reuse")
+    records = history_records(core, namespace, "reuse")
     assert len(records) == 3 and all(r["outcome"] == "ok" for r in records)
     reused = [r for r in records if r["reused"]]
     assert reused, records

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import signal
 import socket
@@ -162,6 +163,11 @@ def trial_pods(core: client.CoreV1Api, ns: str, search: str) -> list[str]:
 def history(core: client.CoreV1Api, ns: str, search: str) -> dict[str, str]:
     cm = core.read_namespaced_config_map(f"{search}-trials", ns)
     return dict(cm.data or {})
+
+
+def history_records(core: client.CoreV1Api, ns: str, search: str) -> list[dict[str, Any]]:
+    """The search's trial records, in trial order (the history ConfigMap's keys sort so)."""
+    return [json.loads(v) for _, v in sorted(history(core, ns, search).items())]
 
 
 def delete_searches(api: client.CustomObjectsApi, ns: str, timeout: float = 60.0) -> None:
