@@ -40,7 +40,7 @@ def _add_dataset_args(parser: argparse.ArgumentParser, *, sources: bool = True) 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from falcon_operator.cli import analyze, operator, search
+    from falcon_operator.cli import analyze, export, operator, search
     from falcon_operator.search.registry import METHODS
 
     p = argparse.ArgumentParser(
@@ -135,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     calibrate.add_parser(sub)
     operator.add_parser(sub)
+    export.add_parser(sub)
     return p
 
 
@@ -147,7 +148,7 @@ def _run_operator(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        from falcon_operator.cli import analyze, calibrate, commands, search
+        from falcon_operator.cli import analyze, calibrate, commands, export, search
 
         handler = {
             "kb": commands.kb_build,
@@ -157,6 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "search": search.run,
             "calibrate": calibrate.run,
             "operator": _run_operator,
+            "export": export.run,
         }
         return handler[args.command](args)
     except FalconError as exc:

@@ -1,0 +1,180 @@
+"""The Helm chart charts/falcon-operator against the e2e cluster.
+
+``helm lint --strict`` on several value sets; the rendered chart (CRDs included) passes
+``kubectl apply --dry-run=server``; and the operator runs a search to Succeeded with nothing
+but the chart's ServiceAccount and RBAC (a token of that ServiceAccount, output.mode Apply so
+that the Deployment permission is exercised too), while it is refused what it does not need.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from falcon_e2e.cluster import REPO, Cluster
+from falcon_e2e.operator import (
+    EXAMPLE,
+    OperatorProcess,
+    create_search,
+    delete_searches,
+    wait_search,
+)
+from kubernetes import client
+
+CHART = REPO / "charts" / "falcon-operator"
+VALUE_SETS = {
+    "default": [],
+    "namespaced": ["--set", "watchNamespaces={a,b}"],
+    "replicas": ["--set", "replicaCount=3", "--set", "metrics.serviceMonitor.enabled=true"],
+    "minimal": ["--set", "rbac.allowApplyOutput=false", "--set", "leaderElection.enabled=false"],
+}
+
+
+def run(cluster: Cluster, tool: str, *args: str, stdin: str | None = None) -> str:
+    env = dict(os.environ, KUBECONFIG=str(cluster.kubeconfig))
+    proc = subprocess.run(
+        [str(cluster.binary(tool)), *args],
+        input=stdin,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, f"{tool} {' '.join(args)}: {proc.stderr}"
+    return proc.stdout
+
+
+@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+def test_chart_lints(cluster: Cluster, values: str) -> None:
+    out = run(cluster, "helm", "lint", "--strict", str(CHART), *VALUE_SETS[values])
+    assert "1 chart(s) linted, 0 chart(s) failed" in out
+
+
+def test_chart_rejects_unknown_values(cluster: Cluster) -> None:
+    proc = subprocess.run(
+        [str(cluster.binary("helm")), "template", "x", str(CHART), "--set", "imageTag=1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode != 0 and "additional properties 'imageTag' not allowed" in proc.stderr
+
+
+@pytest.mark.parametrize("values", ["default", "namespaced", "minimal"])
+def test_rendered_chart_passes_a_server_side_dry_run(
+    cluster: Cluster, namespace: str, crds: None, values: str
+) -> None:
+    args = VALUE_SETS[values]
+    if values == "namespaced":  # namespaces that exist
+        args = ["--set", f"watchNamespaces={{{namespace}}}"]
+    rendered = run(
+        cluster, "helm", "template", "falcon", str(CHART), "-n", namespace, "--include-crds", *args
+    )
+    kinds = [d["kind"] for d in yaml.safe_load_all(rendered) if d]
+    assert "Deployment" in kinds and "CustomResourceDefinition" in kinds
+    out = run(
+        cluster, "kubectl", "apply", "--dry-run=server", "-n", namespace, "-f", "-", stdin=rendered
+    )
+    assert out.count("(server dry run)") == len(kinds), out
+
+
+def _token_kubeconfig(cluster: Cluster, namespace: str, sa: str, path: Path) -> Path:
+    token = run(cluster, "kubectl", "create", "token", sa, "-n", namespace, "--duration=1h")
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": admin["clusters"][:1],
+        "users": [{"name": sa, "user": {"token": token.strip()}}],
+        "contexts": [
+            {
+                "name": sa,
+                "context": {"cluster": admin["clusters"][0]["name"], "user": sa},
+            }
+        ],
+        "current-context": sa,
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_operator_runs_a_search_with_only_the_chart_rbac(
+    cluster: Cluster,
+    custom: client.CustomObjectsApi,
+    namespace: str,
+    model: str,
+    tmp_path: Path,
+) -> None:
+    release = f"fo-{uuid.uuid4().hex[:6]}"
+    rendered = run(
+        cluster,
+        "helm",
+        "template",
+        release,
+        str(CHART),
+        "-n",
+        namespace,
+        "--set",
+        f"watchNamespaces={{{namespace}}}",
+        "--show-only",
+        "templates/serviceaccount.yaml",
+        "--show-only",
+        "templates/rbac.yaml",
+    )
+    sa = f"{release}-falcon-operator"
+    op: OperatorProcess | None = None
+    try:
+        run(cluster, "kubectl", "apply", "-n", namespace, "-f", "-", stdin=rendered)
+        who = f"--as=system:serviceaccount:{namespace}:{sa}"
+        for verb, resource, ns, allowed in [
+            ("create", "pods", namespace, "yes"),
+            ("patch", "inferenceconfigsearches.autoconfig.falcon.io", namespace, "yes"),
+            ("patch", "deployments.apps", namespace, "yes"),
+            ("create", "pods", "default", "no"),
+            ("get", "secrets", namespace, "no"),
+            ("delete", "configmaps", namespace, "no"),
+            ("delete", "inferenceconfigsearches.autoconfig.falcon.io", namespace, "no"),
+            ("update", "leases.coordination.k8s.io/other", namespace, "no"),
+        ]:
+            proc = subprocess.run(
+                [str(cluster.binary("kubectl")), "auth", "can-i", verb, resource, "-n", ns, who],
+                env=dict(os.environ, KUBECONFIG=str(cluster.kubeconfig)),
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+            assert proc.stdout.strip() == allowed, f"can-i {verb} {resource} -n {ns}"
+
+        kubeconfig = _token_kubeconfig(cluster, namespace, sa, tmp_path / "sa.kubeconfig")
+        op = OperatorProcess(kubeconfig, [namespace], tmp_path / "operator.log").start()
+        body = yaml.safe_load(EXAMPLE.read_text())
+        body["spec"]["budget"]["maxTrials"] = 2
+        body["spec"]["output"]["mode"] = "Apply"
+        create_search(custom, namespace, body)
+        obj = wait_search(custom, namespace, body["metadata"]["name"], timeout=120)
+        status = obj["status"]
+        assert status["phase"] == "Succeeded", status.get("message")
+        assert status["outputRef"] == f"Deployment/{body['metadata']['name']}"
+        assert "Forbidden" not in op.log.read_text() and " 403 " not in op.log.read_text()
+    finally:
+        if op is not None:
+            delete_searches(custom, namespace)
+            op.stop()
+            print(f"\n[e2e] operator (chart RBAC) log:\n{op.tail(15)}", file=sys.stderr)
+        run(
+            cluster,
+            "kubectl",
+            "delete",
+            "clusterrole,clusterrolebinding",
+            "-l",
+            f"app.kubernetes.io/instance={release}",
+            "--ignore-not-found",
+        )

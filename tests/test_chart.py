@@ -1,0 +1,67 @@
+"""The Helm chart charts/falcon-operator, checked without helm (e2e/test_chart.py runs helm).
+
+Its CRDs are exact copies of crds/ (``make chart-crds``), every value in values.yaml has a
+comment, and values.schema.json describes exactly the keys of values.yaml and closes every
+object with ``additionalProperties: false``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+CHART = REPO / "charts" / "falcon-operator"
+
+
+def test_chart_crds_are_copies_of_crds() -> None:
+    source = {p.name: p.read_bytes() for p in (REPO / "crds").glob("*.yaml")}
+    copied = {p.name: p.read_bytes() for p in (CHART / "crds").glob("*.yaml")}
+    assert source, "crds/ is empty"
+    assert copied == source, "charts/falcon-operator/crds/ differs from crds/: run make chart-crds"
+
+
+def test_every_value_is_commented() -> None:
+    lines = (CHART / "values.yaml").read_text().splitlines()
+    key = re.compile(r"^(\s*)([A-Za-z][\w.-]*):")
+    for i, line in enumerate(lines):
+        if key.match(line):
+            above = lines[i - 1].strip() if i else ""
+            assert above.startswith("#"), f"values.yaml:{i + 1}: {line.strip()} has no comment"
+
+
+def _keys(values: dict[str, Any], schema: dict[str, Any], where: str) -> None:
+    assert schema.get("additionalProperties") is False, f"{where}: additionalProperties not false"
+    props = schema["properties"]
+    assert set(values) == set(props), f"{where}: values {sorted(values)} != schema {sorted(props)}"
+    for name, value in values.items():
+        sub = props[name]
+        if sub.get("type") == "object" and "properties" in sub:
+            _keys(value, sub, f"{where}.{name}")
+
+
+def test_schema_describes_exactly_the_values_and_is_closed() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    schema = json.loads((CHART / "values.schema.json").read_text())
+    _keys(values, schema, "values")
+
+
+def test_chart_and_app_versions_match_the_project() -> None:
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["appVersion"] == project["version"]
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["runnerImage"].endswith(f":{project['version']}")
+
+
+def test_rbac_has_no_wildcards() -> None:
+    for path in (CHART / "templates").glob("*"):
+        text = path.read_text()
+        assert not re.search(r"""(verbs|resources|apiGroups):\s*\[[^\]]*["']?\*""", text), path
+        assert not re.search(r"""^\s*-\s*["']?\*["']?\s*$""", text, re.M), path
