@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo demo-replay test unit lint typecheck chart-crds bench bench-loo bench-quick bench-fleet bench-fleet-loo calibrate bench-operator clean
+.PHONY: help venv demo demo-replay test unit lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo calibrate bench-operator clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -45,11 +45,14 @@ lint: $(STAMP) ## ruff
 typecheck: $(STAMP) ## mypy --strict on both packages
 	$(VENV)/bin/mypy
 
+docs: $(STAMP) ## regenerate docs/crd-reference.md from the CRD (tests/test_docs.py fails while stale)
+	$(PY) -m falcon_operator.crd_reference
+
 CHART := charts/falcon-operator
 
 chart-crds: ## copy crds/ into the Helm chart (tests/test_chart.py fails while they differ)
-	rm -f $(CHART)/crds/*.yaml
-	cp crds/*.yaml $(CHART)/crds/
+	rm -f $(CHART)/files/crds/*.yaml
+	cp crds/*.yaml $(CHART)/files/crds/
 
 bench: $(STAMP) ## paper-data benchmark: every method, 8 targets, 20 seeds, 6/15/30 trials
 	@test -d $(DATA)/models || { echo "error: $(DATA) is not a Falcon-layout directory (set DATA=...)"; exit 2; }
