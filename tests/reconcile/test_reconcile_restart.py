@@ -8,6 +8,8 @@ noise, and a "restart" throws every object away and rebuilds the engine from the
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +17,10 @@ import pytest
 from falcon_operator.fleet.backend import FleetBackend
 from falcon_operator.fleet.catalog import load_catalog
 from falcon_operator.fleet.performance import FleetModel, synthetic_workload
+from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.reconcile import plan
 from falcon_operator.reconcile.engine import build_engine
-from falcon_operator.reconcile.prepare import shipped_knowledge
+from falcon_operator.reconcile.prepare import search_knowledge, shipped_knowledge
 from falcon_operator.spec import ResolvedSearch, parse_spec, resolve
 from falcon_operator.trials.history import TrialEntry, decode_history, encode_entry, records
 
@@ -45,18 +48,23 @@ def _resolved(method: str) -> ResolvedSearch:
     return resolve(parse_spec(spec), load_catalog())
 
 
-def _run(rs: ResolvedSearch, *, restart_after: int | None) -> list[TrialEntry]:
+def _run(
+    rs: ResolvedSearch,
+    *,
+    restart_after: int | None,
+    knowledge: Callable[[ResolvedSearch], Knowledge] = lambda _: shipped_knowledge(),
+) -> list[TrialEntry]:
     """Replay a search with 2 trials in parallel; optionally restart after N records."""
     backend = FleetBackend(WORKLOAD, FleetModel(load_catalog()))
     budget = rs.spec.budget
     store: dict[str, str] = {}  # the history ConfigMap's data
     running: list[plan.Launch] = []  # trial pods that exist (survive a restart)
-    engine = build_engine(rs, shipped_knowledge(), profile=rs.spec.model.operator_profile)
+    engine = build_engine(rs, knowledge(rs), profile=rs.spec.model.operator_profile)
     restarted = False
     while True:
         entries = decode_history(store)
         if restart_after is not None and not restarted and len(entries) >= restart_after:
-            engine = build_engine(rs, shipped_knowledge(), profile=rs.spec.model.operator_profile)
+            engine = build_engine(rs, knowledge(rs), profile=rs.spec.model.operator_profile)
             restarted = True
         if plan.finish(budget, entries, running=len(running)) is not None:
             return entries
@@ -85,6 +93,21 @@ def test_a_restart_changes_nothing(method: str) -> None:
     configs = [tuple(sorted(e.record.config.items())) for e in undisturbed]
     assert len(set(configs)) == len(configs)  # no configuration twice
     assert [e.index for e in undisturbed] == list(range(len(undisturbed)))
+
+
+def test_a_restart_changes_nothing_with_the_fleet_knowledge(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The operator's default: the fleet's sources profiled on the search's space, from a disk
+    cache after the first build -- a restarted operator loads it and continues identically."""
+    monkeypatch.setenv("FALCON_CACHE", str(tmp_path))
+    rs = _resolved("falcon")
+    kb = search_knowledge(rs)
+    assert kb.space == rs.space and len(kb.sources) == 9  # the fleet's, not the paper's
+    assert list((tmp_path / "knowledge").glob("fleet-*.kb.json.gz"))
+    undisturbed = _run(rs, restart_after=None, knowledge=search_knowledge)
+    disturbed = _run(rs, restart_after=3, knowledge=search_knowledge)
+    assert [e.record.config for e in disturbed] == [e.record.config for e in undisturbed]
 
 
 def test_the_same_history_gives_the_same_next_suggestion() -> None:

@@ -132,9 +132,10 @@ def operator_curve(
 def operator_curves(
     loads: Mapping[str, OperatorLoad], model: FleetModel, space: Space
 ) -> list[Curve]:
-    return [
-        operator_curve(load, model, space, pair) for pair in CURVE_PAIRS for load in loads.values()
-    ]
+    """Every operator's curve over every knob pair the space has both knobs of."""
+    names = set(space.names)
+    pairs = [p for p in CURVE_PAIRS if {p[1], p[2]} <= names]
+    return [operator_curve(load, model, space, pair) for pair in pairs for load in loads.values()]
 
 
 def fleet_knowledge(

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from falcon_operator.errors import FalconError, PermanentError, SpecError, TransientError
-from falcon_operator.fleet.catalog import Catalog, load_catalog
-from falcon_operator.fleet.performance import Workload
+from falcon_operator.fleet.catalog import Catalog, default_catalog_path, load_catalog
+from falcon_operator.fleet.knowledge import cached_fleet_knowledge
+from falcon_operator.fleet.performance import FleetModel, Workload
 from falcon_operator.fleet.workload import workload_from_onnx
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
@@ -33,6 +34,9 @@ from falcon_operator.spec.model import ModelSpec, SearchSpec
 from falcon_operator.trials.manifest import SearchRef
 from falcon_operator.trials.simulated import SimulatedFleet
 
+#: the knobs the simulated fleet knows (fleet/backend.py)
+FLEET_KNOBS = frozenset({"batchsize", "cpus", "gpumem", "gpupower", "gputype"})
+
 
 @functools.cache
 def shipped_knowledge() -> Knowledge:
@@ -43,6 +47,28 @@ def shipped_knowledge() -> Knowledge:
 @functools.cache
 def shipped_catalog() -> Catalog:
     return load_catalog()
+
+
+def search_knowledge(resolved: ResolvedSearch) -> Knowledge:
+    """What a search starts from: when the shipped catalog knows every GPU type of its space,
+    the fleet's source models profiled on that space under its SLO (fleet/knowledge.py; built
+    once, then cached on disk, like ``falcon search``); otherwise the paper's KOP curves."""
+    catalog = shipped_catalog()
+    space = resolved.space
+    if "gputype" not in space.names or not set(space.names) <= FLEET_KNOBS:
+        return shipped_knowledge()
+    try:
+        for label in space.knob("gputype").values:
+            catalog.slice(str(label))
+    except FalconError:
+        return shipped_knowledge()
+    kb, _ = cached_fleet_knowledge(
+        FleetModel(catalog),
+        space,
+        slo_p99_ms=resolved.spec.objective.slo_p99_ms,
+        catalog_text=default_catalog_path().read_text(),
+    )
+    return kb
 
 
 @dataclass
@@ -120,7 +146,7 @@ async def prepare(
     ref: SearchRef,
     body: Mapping[str, Any],
     *,
-    knowledge: Callable[[], Knowledge] = shipped_knowledge,
+    knowledge: Callable[[ResolvedSearch], Knowledge] = search_knowledge,
     observe: Callable[[float], None] | None = None,
 ) -> SearchContext:
     """Parse, resolve and load; a SpecError / PermanentError says what is wrong, in one line."""
@@ -130,7 +156,7 @@ async def prepare(
     try:
         path = await fetch_model(kube, ref.namespace, spec.model, Path(workdir.name))
         workload, profile = await asyncio.to_thread(analyse, path, spec.model)
-        kb = await asyncio.to_thread(knowledge)
+        kb = await asyncio.to_thread(knowledge, resolved)
         engine = build_engine(resolved, kb, profile=profile, observe=observe)
         sim = None
         if settings.simulate is not None:
