@@ -22,7 +22,9 @@ def test_chart_crds_are_copies_of_crds() -> None:
     source = {p.name: p.read_bytes() for p in (REPO / "crds").glob("*.yaml")}
     copied = {p.name: p.read_bytes() for p in (CHART / "files" / "crds").glob("*.yaml")}
     assert source, "crds/ is empty"
-    assert copied == source, "charts/falcon-operator/files/crds/ differs from crds/: run make chart-crds"
+    assert copied == source, (
+        "charts/falcon-operator/files/crds/ differs from crds/: run make chart-crds"
+    )
 
 
 def test_every_value_is_commented() -> None:
