@@ -20,7 +20,7 @@ from typing import Any
 import kopf
 import prometheus_client
 
-from falcon_operator.errors import TransientError
+from falcon_operator.errors import FalconError, TransientError
 from falcon_operator.handlers import search
 from falcon_operator.reconcile.kube import Kube, load_api_client
 from falcon_operator.reconcile.lease import LeaseElector
@@ -95,7 +95,13 @@ async def run_operator(settings: OperatorSettings) -> int:
         loop.add_signal_handler(sig, stop.set)
     kube = Kube(load_api_client(settings.kubeconfig))
     if settings.metrics_port:
-        prometheus_client.start_http_server(settings.metrics_port)
+        try:
+            prometheus_client.start_http_server(settings.metrics_port)
+        except OSError as err:  # e.g. the port is taken by another operator on this host
+            raise FalconError(
+                f"cannot serve metrics on port {settings.metrics_port}: {err.strerror or err} "
+                "(choose another with --metrics-port, or 0 to turn them off)"
+            ) from err
     identity = settings.identity or f"{socket.gethostname()}-{os.getpid()}"
     elector = LeaseElector(kube, identity, settings.lease) if settings.lease else None
     if elector is not None:
