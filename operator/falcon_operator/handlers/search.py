@@ -61,3 +61,14 @@ def register(
                     )
                 except errors.FalconError as exc:
                     log.warning("cleanup of %s/%s: %s", ref.namespace, ref.name, exc)
+
+    @kopf.on.delete(GROUP, VERSION, PLURAL, registry=registry, id="cleanup")  # type: ignore[arg-type]
+    async def search_deleted(body: kopf.Body, **_: Any) -> None:
+        """Also when no daemon runs any more (a finished search, an operator restarted since):
+        delete the trial pods and let kopf release the finalizer."""
+        ref = search_ref({k: body[k] for k in body})
+        try:
+            n = await cleanup_search(kube, ref)
+        except errors.TransientError as exc:
+            raise kopf.TemporaryError(str(exc), delay=exc.delay) from None
+        log.info("search %s/%s deleted: %d trial pods left to delete", ref.namespace, ref.name, n)
