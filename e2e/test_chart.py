@@ -35,24 +35,9 @@ VALUE_SETS = {
 }
 
 
-def run(cluster: Cluster, tool: str, *args: str, stdin: str | None = None) -> str:
-    env = dict(os.environ, KUBECONFIG=str(cluster.kubeconfig))
-    proc = subprocess.run(
-        [str(cluster.binary(tool)), *args],
-        input=stdin,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert proc.returncode == 0, f"{tool} {' '.join(args)}: {proc.stderr}"
-    return proc.stdout
-
-
 @pytest.mark.parametrize("values", sorted(VALUE_SETS))
 def test_chart_lints(cluster: Cluster, values: str) -> None:
-    out = run(cluster, "helm", "lint", "--strict", str(CHART), *VALUE_SETS[values])
+    out = cluster.tool("helm", "lint", "--strict", str(CHART), *VALUE_SETS[values])
     assert "1 chart(s) linted, 0 chart(s) failed" in out
 
 
@@ -74,27 +59,27 @@ def test_rendered_chart_passes_a_server_side_dry_run(
     args = VALUE_SETS[values]
     if values == "namespaced":  # namespaces that exist
         args = ["--set", f"watchNamespaces={{{namespace}}}"]
-    rendered = run(cluster, "helm", "template", "falcon", str(CHART), "-n", namespace, *args)
+    rendered = cluster.tool("helm", "template", "falcon", str(CHART), "-n", namespace, *args)
     docs = [d for d in yaml.safe_load_all(rendered) if d]
     kinds = [d["kind"] for d in docs]
     assert "Deployment" in kinds and "CustomResourceDefinition" in kinds
     (crd,) = [d for d in docs if d["kind"] == "CustomResourceDefinition"]
     assert crd["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"  # crds.keep
-    out = run(
-        cluster, "kubectl", "apply", "--dry-run=server", "-n", namespace, "-f", "-", stdin=rendered
+    out = cluster.tool(
+        "kubectl", "apply", "--dry-run=server", "-n", namespace, "-f", "-", stdin=rendered
     )
     assert out.count("(server dry run)") == len(kinds), out
 
 
 def test_crds_switches(cluster: Cluster) -> None:
-    off = run(cluster, "helm", "template", "falcon", str(CHART), "--set", "crds.enabled=false")
+    off = cluster.tool("helm", "template", "falcon", str(CHART), "--set", "crds.enabled=false")
     assert "CustomResourceDefinition" not in off
-    loose = run(cluster, "helm", "template", "falcon", str(CHART), "--set", "crds.keep=false")
+    loose = cluster.tool("helm", "template", "falcon", str(CHART), "--set", "crds.keep=false")
     assert "CustomResourceDefinition" in loose and "resource-policy" not in loose
 
 
 def _token_kubeconfig(cluster: Cluster, namespace: str, sa: str, path: Path) -> Path:
-    token = run(cluster, "kubectl", "create", "token", sa, "-n", namespace, "--duration=1h")
+    token = cluster.tool("kubectl", "create", "token", sa, "-n", namespace, "--duration=1h")
     admin = yaml.safe_load(cluster.kubeconfig.read_text())
     config = {
         "apiVersion": "v1",
@@ -127,9 +112,9 @@ def test_operator_runs_a_search_with_only_the_chart_rbac(
         # a real release (the CRD is already there, applied from crds/ by the fixture); the
         # operator pod it creates runs no container on KWOK, so the operator runs here, as the
         # release's ServiceAccount
-        run(cluster, "helm", "install", release, str(CHART), "-n", namespace, "--set",
+        cluster.tool("helm", "install", release, str(CHART), "-n", namespace, "--set",
             f"watchNamespaces={{{namespace}}}", "--set", "crds.enabled=false")  # fmt: skip
-        assert "STATUS: deployed" in run(cluster, "helm", "status", release, "-n", namespace)
+        assert "STATUS: deployed" in cluster.tool("helm", "status", release, "-n", namespace)
         apps = client.AppsV1Api(custom.api_client)
         pod_spec = apps.read_namespaced_deployment(sa, namespace).spec.template.spec
         assert pod_spec.service_account_name == sa
@@ -171,9 +156,8 @@ def test_operator_runs_a_search_with_only_the_chart_rbac(
             delete_searches(custom, namespace)
             op.stop()
             print(f"\n[e2e] operator (chart RBAC) log:\n{op.tail(15)}", file=sys.stderr)
-        run(cluster, "helm", "uninstall", release, "-n", namespace)
-        run(
-            cluster,
+        cluster.tool("helm", "uninstall", release, "-n", namespace)
+        cluster.tool(
             "kubectl",
             "delete",
             "clusterrole,clusterrolebinding",

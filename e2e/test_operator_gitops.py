@@ -22,19 +22,6 @@ from falcon_e2e.operator import (
 from kubernetes import client
 
 
-def _kubectl(cluster: Cluster, *args: str) -> str:
-    proc = subprocess.run(
-        [str(cluster.binary("kubectl")), *args],
-        env=dict(os.environ, KUBECONFIG=str(cluster.kubeconfig)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc.stdout
-
-
 def test_reapplying_an_unchanged_search_changes_nothing(
     cluster: Cluster,
     core: client.CoreV1Api,
@@ -48,7 +35,7 @@ def test_reapplying_an_unchanged_search_changes_nothing(
     body["spec"]["budget"]["maxTrials"] = 2
     manifest = tmp_path / "search.yaml"
     manifest.write_text(yaml.safe_dump(body))
-    _kubectl(cluster, "apply", "-n", namespace, "-f", str(manifest))  # as a GitOps tool would
+    cluster.tool("kubectl", "apply", "-n", namespace, "-f", str(manifest))  # as a GitOps tool would
     name = body["metadata"]["name"]
     before = wait_search(custom, namespace, name, timeout=180)
     assert before["status"]["phase"] == "Succeeded", before["status"].get("message")
@@ -62,7 +49,7 @@ def test_reapplying_an_unchanged_search_changes_nothing(
         check=False,
     )
     assert diff.returncode == 0, diff.stdout + diff.stderr  # 0: no drift a GitOps tool would see
-    _kubectl(cluster, "apply", "-n", namespace, "-f", str(manifest))
+    cluster.tool("kubectl", "apply", "-n", namespace, "-f", str(manifest))
     time.sleep(3)  # give a (wrong) restart time to show
     after = custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
     assert after["metadata"]["generation"] == before["metadata"]["generation"]

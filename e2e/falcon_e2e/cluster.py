@@ -65,6 +65,20 @@ class Cluster:
     def binary(self, name: str) -> Path:
         return self.binaries[name]
 
+    def tool(self, name: str, *args: str, stdin: str | None = None) -> str:
+        """Run a cached tool (kubectl, helm) against this cluster; stdout, or a failed assert."""
+        proc = subprocess.run(
+            [str(self.binary(name)), *args],
+            input=stdin,
+            env=dict(os.environ, KUBECONFIG=str(self.kubeconfig)),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert proc.returncode == 0, f"{name} {' '.join(args)}: {proc.stderr}"
+        return proc.stdout
+
     def stop(self) -> None:
         _sh("down")
 

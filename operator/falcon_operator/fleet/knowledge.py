@@ -17,7 +17,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -63,14 +63,7 @@ def profile_models(builders: Mapping[str, Builder]) -> list[ProfiledModel]:
             path = Path(tmp) / f"{name}.onnx"
             onnx.save(build(), path)
             w, profile = workload_from_onnx(path)
-            workload = Workload(
-                name,
-                w.operators,
-                w.weight_bytes,
-                w.activation_bytes_per_sample,
-                w.cpu_seconds_per_request,
-            )
-            out.append(ProfiledModel(name, workload, profile.shares()))
+            out.append(ProfiledModel(name, replace(w, name=name), profile.shares()))
     return out
 
 
@@ -162,6 +155,10 @@ def fleet_knowledge(
     )
 
 
+#: knowledge bases read or built by this process, by cache file (read-only once built)
+_LOADED: dict[Path, Knowledge] = {}
+
+
 def cache_dir() -> Path:
     """Where built knowledge bases are kept: ``$FALCON_CACHE/knowledge`` (default
     ``~/.cache/falcon-operator/knowledge``), shared with the e2e tool cache."""
@@ -190,9 +187,12 @@ def cached_fleet_knowledge(
         sort_keys=True,
     )
     path = cache_dir() / f"fleet-{hashlib.sha256(key.encode()).hexdigest()[:16]}.kb.json.gz"
+    if path in _LOADED:  # every search of an operator with the same space: one read
+        return _LOADED[path], True
     if path.is_file():
         try:
-            return Knowledge.load(path), True
+            _LOADED[path] = Knowledge.load(path)
+            return _LOADED[path], True
         except (KnowledgeError, OSError, ValueError):
             pass  # a stale or damaged cache entry: rebuild it
     kb = fleet_knowledge(model, space, slo_p99_ms=slo_p99_ms)
@@ -200,6 +200,7 @@ def cached_fleet_knowledge(
     try:
         kb.save(tmp)
         os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
+        _LOADED[path] = kb
     except OSError:
         tmp.unlink(missing_ok=True)
     return kb, False
