@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo demo-replay test unit lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo calibrate bench-operator clean
+.PHONY: help venv demo demo-replay test unit lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo calibrate bench-operator perf-analyzer clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ calibrate: $(STAMP) ## fit of the fleet's per-operator GPU speed ratios to the s
 
 bench-operator: $(STAMP) cluster-tools ## 20 concurrent searches against one operator (CPU, memory, time)
 	$(PY) e2e/bench_operator.py --searches 20
+
+perf-analyzer: ## NVIDIA's perf_analyzer 2.41 into $(FALCON_CACHE)/perf_analyzer/ (for bench-runner)
+	@PY=$(PY) bench/perf-analyzer.sh >/dev/null
 
 include e2e/cluster/cluster.mk
 
