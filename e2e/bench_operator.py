@@ -42,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--searches", type=int, default=20)
     ap.add_argument("--trials", type=int, default=6)
-    ap.add_argument("--target-rps", type=float, default=30.0, help="per simulated trial")
+    ap.add_argument(
+        "--trial-seconds",
+        type=float,
+        default=None,
+        help="wall-clock seconds per simulated trial (default: the example budget's)",
+    )
     ap.add_argument("--timeout", type=float, default=900.0)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -71,9 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     ):
         time.sleep(0.2)
     model_configmap(core, ns)
-    op = OperatorProcess(
-        cluster.kubeconfig, [ns], work / "operator.log", "--sim-target-rps", str(args.target_rps)
-    ).start()
+    extra = [] if args.trial_seconds is None else ["--sim-trial-seconds", str(args.trial_seconds)]
+    op = OperatorProcess(cluster.kubeconfig, [ns], work / "operator.log", *extra).start()
     time.sleep(4)  # operator start-up (imports, knowledge base)
     base = yaml.safe_load(EXAMPLE.read_text())
     base["spec"]["budget"].update(maxTrials=args.trials, pendingTimeoutSeconds=600)
@@ -112,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "operator_cpu_s": round(cpu, 1),
         "operator_cpu_percent": round(100 * cpu / wall, 1),
         "operator_peak_rss_mb": round(peak, 1),
-        "target_rps": args.target_rps,
+        "trial_seconds": args.trial_seconds,
     }
     print(json.dumps(result))
     if args.out:

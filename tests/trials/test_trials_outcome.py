@@ -1,4 +1,4 @@
-"""A trial's verdict from the runner's report and Triton's window (two sources, time scale)."""
+"""A trial's verdict from the runner's report and Triton's window (two sources)."""
 
 from __future__ import annotations
 
@@ -31,13 +31,14 @@ def _window(requests: float = 400.0) -> WindowMeasurement:
     return WindowMeasurement("m", None, 4.0, requests, inferences=requests, executions=50.0)
 
 
-def test_ok_trial_scaled_back_to_the_real_configuration() -> None:
-    v = judge(CONFIG, _report(), _window(), cost_per_hour=0.5, slo_p99_ms=5.0, time_scale=10.0)
+def test_ok_trial_records_the_runner_figures_and_triton_window() -> None:
+    v = judge(CONFIG, _report(), _window(), cost_per_hour=0.5, slo_p99_ms=50.0)
     assert v.record.outcome is Outcome.OK and v.failure == ""
-    assert v.record.metrics["rps"] == pytest.approx(1000.0)
-    assert v.record.metrics["p99_ms"] == pytest.approx(2.0)
-    assert v.record.objective == pytest.approx(2000.0)
+    assert v.record.metrics["rps"] == pytest.approx(100.0)
+    assert v.record.metrics["p99_ms"] == pytest.approx(20.0)
+    assert v.record.objective == pytest.approx(200.0)
     assert v.record.metrics["avg_batch_size"] == pytest.approx(8.0)
+    assert "time_scale" not in v.record.metrics
 
 
 def test_slo_break_is_a_failed_trial_of_kind_slo() -> None:

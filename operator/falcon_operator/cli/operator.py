@@ -1,7 +1,7 @@
 """``falcon operator run``: run the InferenceConfigSearch controller (kopf, embedded).
 
-``--simulate-trials`` is for clusters whose pods never run (the KWOK e2e cluster): the operator
-serves every ready trial pod's IP with the Triton-compatible test server itself.
+``--simulate-trials`` is for clusters whose pods never run (the KWOK e2e cluster): every ready
+trial pod gets the simulated fleet's measurement of its configuration (as ``falcon search``).
 """
 
 from __future__ import annotations
@@ -43,13 +43,14 @@ def add_run_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument(
         "--simulate-trials",
         action="store_true",
-        help="serve trial pods' IPs with the test server (KWOK clusters)",
+        help="measure ready trial pods on the simulated fleet (KWOK clusters)",
     )
     r.add_argument(
-        "--sim-target-rps",
+        "--sim-trial-seconds",
         type=argtypes.positive_float,
-        default=100.0,
-        help="simulated trials: requests/s one trial may cost the host (100)",
+        default=None,
+        help="simulated trials: wall-clock seconds one trial lasts "
+        "(default: the budget's warm-up plus its measurement windows)",
     )
     r.add_argument(
         "--poll-seconds",
@@ -89,7 +90,9 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
         or os.environ.get("POD_NAMESPACE")
         or (namespaces[0] if namespaces else "default")
     )
-    simulate = SimulationSettings(target_rps=args.sim_target_rps) if args.simulate_trials else None
+    simulate = (
+        SimulationSettings(trial_seconds=args.sim_trial_seconds) if args.simulate_trials else None
+    )
     controller = ControllerSettings(
         poll_s=args.poll_seconds,
         simulate=simulate,

@@ -7,7 +7,6 @@ it fails the search (reason OutputFailed) with the recommendation still in the s
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from falcon_operator.errors import FalconError
@@ -34,8 +33,6 @@ class Finisher:
         ref = self.ctx.ref
         for pod in await self.kube.list_pods(ref.namespace, search_selector(ref.name)):
             await self.loop.delete_pod(pod["metadata"]["name"])
-        if self.ctx.sim is not None:
-            await asyncio.to_thread(self.ctx.sim.stop_all)
 
     async def finish(self, fin: plan.Finish, entries: list[TrialEntry]) -> None:
         ref, rs = self.ctx.ref, self.ctx.resolved

@@ -150,7 +150,6 @@ class SearchLoop:
             and v.name not in busy
             and v.state is PodState.READY
             and v.config is not None
-            and (self.ctx.sim is None or self.ctx.sim.server(v.name) is not None)
         }
         launches = plan.assign(
             self.ctx.ref.name,
@@ -173,8 +172,6 @@ class SearchLoop:
                 await self.delete_pod(v.name)
 
     async def delete_pod(self, name: str) -> None:
-        if self.ctx.sim is not None:
-            await asyncio.to_thread(self.ctx.sim.stop, name)
         await self.kube.delete_pod(self.ctx.ref.namespace, name)
 
     async def _report(self, entries: list[TrialEntry]) -> None:

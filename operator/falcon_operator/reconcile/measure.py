@@ -1,7 +1,8 @@
-"""Measure a ready trial pod: simulated (the operator serves the pod IP), live, or reused.
+"""Measure a ready trial pod: simulated (the simulated fleet's measurement), live, or reused.
 
-- simulated: start the test server on the pod IP, drive the load in-process, scrape Triton's
-  metrics around it; the server stays up for a possible reuse until the pod is deleted.
+- simulated: let the trial's wall time pass while watching the pod (deleted or failed: a failed
+  trial), then record what the simulated fleet measures for the configuration, exactly as
+  ``falcon search`` does (trials/simulated.py); a reused pod is bookkeeping only.
 - live: Triton's metrics at readiness, the runner container's report (termination message),
   Triton's metrics again; the two sources are checked against each other.
 - reused: reload the model with the new batch size through Triton's repository API (refused
@@ -26,63 +27,57 @@ from falcon_operator.trials.modelconfig import model_config
 from falcon_operator.trials.outcome import Verdict, failed, judge
 from falcon_operator.trials.readback import PodState, PodView, failure_reason, read_pod
 from falcon_operator.trials.reload import ReloadError, reload_model
-from falcon_operator.trials.simulated import SimulationSettings
-from falcon_trial.testserver import ConfigError
+
+#: in-process load of a reused pod: closed-loop clients per unit of batch size, and their cap
+CONCURRENCY_PER_BATCH = 2
+MAX_CONCURRENCY = 32
 
 
-def _plan(ctx: SearchContext, launch: Launch, time_scale: float) -> LoadPlan:
-    sim = ctx.sim.settings if ctx.sim is not None else SimulationSettings()
+def _plan(ctx: SearchContext, launch: Launch) -> LoadPlan:
     plan = LoadPlan.from_budget(
         ctx.resolved.spec.budget,
         int(launch.config["batchsize"]),
-        concurrency_per_batch=sim.concurrency_per_batch,
-        max_concurrency=sim.max_concurrency,
+        concurrency_per_batch=CONCURRENCY_PER_BATCH,
+        max_concurrency=MAX_CONCURRENCY,
     )
-    slo = ctx.resolved.spec.objective.slo_p99_ms
     return LoadPlan(
         plan.concurrency,
         plan.warmup_s,
         plan.window_s,
         plan.windows,
         plan.ready_timeout_s,
-        None if slo is None else slo * time_scale,
+        ctx.resolved.spec.objective.slo_p99_ms,
     )
 
 
-async def _load_and_judge(ctx: SearchContext, launch: Launch, host: str, scale: float) -> Verdict:
-    model = ctx.resolved.spec.model.name
-    result = await asyncio.to_thread(run_load, host, model, _plan(ctx, launch, scale))
-    return judge(
-        launch.config,
-        result.report,
-        result.window,
-        cost_per_hour=ctx.resolved.cost(launch.config),
-        slo_p99_ms=ctx.resolved.spec.objective.slo_p99_ms,
-        time_scale=scale,
-    )
-
-
-async def simulated(ctx: SearchContext, launch: Launch, view: PodView) -> Verdict:
+async def simulated(
+    kube: Kube, ctx: SearchContext, launch: Launch, view: PodView, settings: ControllerSettings
+) -> Verdict:
+    """A simulated trial on the ready pod ``view`` (fresh or reused): the fleet's measurement."""
     assert ctx.sim is not None
-    if view.ip is None:
-        return failed(launch.config, "crash", "the ready trial pod has no IP")
-    try:
-        info = await asyncio.to_thread(ctx.sim.start, view.name, view.ip, launch.config)
-    except ConfigError as exc:
-        kind = "oom" if "out of memory" in str(exc) else "crash"
-        return failed(launch.config, kind, f"the server refused to load the model: {exc}")
-    except OSError as exc:
-        return failed(launch.config, "crash", f"cannot serve {view.ip}: {exc}")
-    return await _load_and_judge(ctx, launch, view.ip, info.time_scale)
+    if ctx.sim.fault_for(launch.config) == "oom":  # a reused pod asked for a batch too large
+        return failed(launch.config, "oom", "the model does not fit: out of memory")
+    deadline = time.monotonic() + ctx.sim.trial_seconds(ctx.resolved.spec.budget)
+    while True:
+        pod = await kube.get_pod(ctx.ref.namespace, view.name)
+        if pod is None:
+            return failed(launch.config, "deleted", "the trial pod disappeared")
+        current = read_pod(pod)
+        if current.state is PodState.FAILED:
+            return failed(
+                launch.config, "oom" if current.oom_killed else "crash", failure_reason(current)
+            )
+        if current.state in (PodState.SUCCEEDED, PodState.DELETING):
+            return failed(launch.config, "deleted", f"the trial pod ended early ({current.state})")
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        await asyncio.sleep(min(settings.poll_s, left))
+    return ctx.sim.verdict(launch.config, cost_per_hour=ctx.resolved.cost(launch.config))
 
 
 async def reused(ctx: SearchContext, launch: Launch, view: PodView) -> Verdict:
-    scale = 1.0
-    if ctx.sim is not None:
-        info = ctx.sim.server(view.name)
-        if info is None:
-            return failed(launch.config, "crash", f"pod {view.name} has no running server")
-        scale = info.time_scale
+    """A real trial on a reused pod: reload with the new batch size, then load it in-process."""
     host = view.ip or ""
     spec = ctx.resolved.spec.model
     config = model_config(spec.name, int(launch.config["batchsize"]), extra=spec.model_config)
@@ -91,7 +86,14 @@ async def reused(ctx: SearchContext, launch: Launch, view: PodView) -> Verdict:
     except ReloadError as exc:
         kind = "oom" if "out of memory" in str(exc) else "crash"
         return failed(launch.config, kind, str(exc))
-    return await _load_and_judge(ctx, launch, host, scale)
+    result = await asyncio.to_thread(run_load, host, spec.name, _plan(ctx, launch))
+    return judge(
+        launch.config,
+        result.report,
+        result.window,
+        cost_per_hour=ctx.resolved.cost(launch.config),
+        slo_p99_ms=ctx.resolved.spec.objective.slo_p99_ms,
+    )
 
 
 async def live(

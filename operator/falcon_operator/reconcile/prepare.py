@@ -85,9 +85,7 @@ class SearchContext:
     workdir: tempfile.TemporaryDirectory[str]
 
     async def close(self) -> None:
-        """Stop the simulated servers (in a thread: stopping one waits for its thread)."""
-        if self.sim is not None:
-            await asyncio.to_thread(self.sim.stop_all)
+        """Remove the search's working directory (the model file)."""
         self.workdir.cleanup()
 
 
@@ -162,7 +160,13 @@ async def prepare(
         if settings.simulate is not None:
             if path is None or workload is None:
                 raise SpecError("simulated trials need the model in spec.model.configMapRef")
-            sim = SimulatedFleet(path, spec.model.name, workload, settings.simulate)
+            sim = SimulatedFleet(
+                workload,
+                settings.simulate,
+                slo_p99_ms=spec.objective.slo_p99_ms,
+                seed=spec.algorithm.seed,
+                catalog=resolved.catalog,
+            )
         annotations = (body.get("metadata") or {}).get("annotations") or {}
         faults = FaultPlan.parse(annotations.get(SIMULATED_FAULT_ANNOTATION) if sim else None)
     except BaseException:

@@ -16,7 +16,7 @@ class ControllerSettings:
     poll_s: float = 2.0
     #: trials listed in status.recentTrials
     recent_trials: int = 10
-    #: run trials in simulated mode (the operator serves the pod IPs itself); None: real trials
+    #: run trials in simulated mode (the simulated fleet measures them); None: real trials
     simulate: SimulationSettings | None = None
     #: images and fixed resources of trial pods
     pods: TrialPodSettings = field(default_factory=TrialPodSettings)

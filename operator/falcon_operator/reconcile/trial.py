@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from falcon_operator import telemetry
 from falcon_operator.reconcile import measure
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch
@@ -115,7 +116,7 @@ class TrialRunner:
             return Ran(verdict, launch.name, (view.node or "") if view else "")
         assert view is not None
         if ctx.sim is not None:
-            verdict = await measure.simulated(ctx, launch, view)
+            verdict = await measure.simulated(self.kube, ctx, launch, view, self.settings)
         else:
             verdict = await measure.live(self.kube, ctx, launch, view, self.settings)
         return Ran(verdict, launch.name, view.node or "")
@@ -124,7 +125,11 @@ class TrialRunner:
         saved = 0.0
         if view.created_at is not None and view.ready_at is not None:
             saved = max(0.0, (view.ready_at - view.created_at).total_seconds())
-        verdict = await measure.reused(self.ctx, launch, view)
+        if self.ctx.sim is not None:  # bookkeeping: nothing to reload on a KWOK pod
+            verdict = await measure.simulated(self.kube, self.ctx, launch, view, self.settings)
+        else:
+            verdict = await measure.reused(self.ctx, launch, view)
+        telemetry.pod_reuse_saved(saved)
         await self.kube.event(
             self.ctx.ref,
             "Normal",

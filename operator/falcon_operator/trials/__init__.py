@@ -8,6 +8,6 @@
 - :mod:`~falcon_operator.trials.load` — in-process load with the trial runner's library.
 - :mod:`~falcon_operator.trials.outcome` — report + Triton metrics → the trial's record.
 - :mod:`~falcon_operator.trials.history` — the history ConfigMap's records.
-- :mod:`~falcon_operator.trials.simulated` — the operator's own test servers (KWOK clusters).
+- :mod:`~falcon_operator.trials.simulated` — the simulated fleet's measurement (KWOK clusters).
 - :mod:`~falcon_operator.trials.reload` — Triton's repository API (pod reuse).
 """

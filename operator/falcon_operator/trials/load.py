@@ -1,7 +1,7 @@
 """Drive a trial's load from the operator's process with the trial runner's library.
 
-Used for simulated trials (the server is the operator's own test server on the pod IP) and for
-trials that reuse a running pod (its runner container has already exited). Triton's metrics
+Used for real trials that reuse a running pod (its runner container has already exited, the
+model was reloaded with the new batch size through Triton's repository API). Triton's metrics
 are scraped right before and after the run, so the window covers exactly the runner's requests.
 Blocking: call it in a worker thread.
 """

@@ -2,8 +2,8 @@
 
 The runner's report gives throughput and latency percentiles; Triton's counters over the same
 run must agree with the runner's request count, or the trial is failed ("measurement"). The
-objective is requests per second per dollar-hour. Simulated trials run ``time_scale`` times
-slower than the configuration would: throughput is multiplied by it, latencies divided.
+objective is requests per second per dollar-hour. (Simulated trials have no runner report:
+their verdict comes from the simulated fleet, trials/simulated.py.)
 """
 
 from __future__ import annotations
@@ -56,7 +56,6 @@ def judge(
     *,
     cost_per_hour: float,
     slo_p99_ms: float | None,
-    time_scale: float = 1.0,
 ) -> Verdict:
     """The verdict of a trial whose runner produced ``report``."""
     if report.get("status") == "error" or "result" not in report:
@@ -70,19 +69,18 @@ def judge(
     if mismatch:
         return failed(config, "measurement", mismatch)
     result = report["result"]
-    rps = float(result.get("throughput_rps") or 0.0) * time_scale
+    rps = float(result.get("throughput_rps") or 0.0)
     p99 = result.get("p99_ms")
-    p99_ms = float(p99) / time_scale if p99 is not None else math.nan
+    p99_ms = float(p99) if p99 is not None else math.nan
     metrics = _finite(
         {
             "rps": rps,
-            "p50_ms": _scaled(result.get("p50_ms"), time_scale),
+            "p50_ms": _number(result.get("p50_ms")),
             "p99_ms": p99_ms,
             "cost_per_hour": cost_per_hour,
             "stable": 1.0 if result.get("stable") else 0.0,
             "concurrency": float(result.get("concurrency") or 0),
-            "time_scale": time_scale,
-            "triton_rps": None if window is None else window.request_rps * time_scale,
+            "triton_rps": None if window is None else window.request_rps,
             "avg_batch_size": None if window is None else window.avg_batch_size,
             "gpu_utilization": None if window is None else window.gpu_utilization,
         }
@@ -102,5 +100,5 @@ def judge(
     return Verdict(TrialRecord(dict(config), Outcome.OK, rps / cost_per_hour, metrics=metrics))
 
 
-def _scaled(value: Any, time_scale: float) -> float | None:
-    return None if value is None else float(value) / time_scale
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)

@@ -1,117 +1,97 @@
-"""Simulated trials: the operator itself serves the trial pod's IP with the test server.
+"""Simulated trials: a ready KWOK trial pod gets the simulated fleet's measurement, as in search.
 
-On the KWOK test cluster no container ever runs; a trial pod is Running with an IP on loopback.
-When such a pod is ready, the operator starts ``falcon_trial.testserver`` bound to that IP,
-configured from the trial's configuration (the fleet model sets every delay), slowed down by
-``time_scale`` so that one trial costs the host at most ``target_rps`` requests per second.
+On the KWOK test cluster no container ever runs: a scheduled trial pod is Running and ready, and
+nothing serves it. Once it is ready the operator lets the trial's wall time pass (so that a
+restart or a deletion can happen mid-trial, as with a real trial) and records what the simulated
+fleet measures for the trial's configuration: the very :class:`FleetBackend` measurement that
+``falcon search`` records, seeded with the search's ``spec.algorithm.seed``, so ``falcon search
+--seed N`` and an operator search of seed N give the same numbers for the same configuration.
 A configuration that does not fit the GPU's memory is labelled ``falcon.io/fault: oom`` at
 creation, so the KWOK stage fails its pod as OOMKilled, as a real one would.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-from falcon_operator.fleet.catalog import load_catalog
-from falcon_operator.fleet.performance import FleetModel, Workload
+from falcon_operator.fleet.backend import FleetBackend
+from falcon_operator.fleet.catalog import Catalog, load_catalog
+from falcon_operator.fleet.performance import FleetModel, Measurement, Workload
+from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.search.space import Value
-from falcon_operator.trials.manifest import HTTP_PORT, METRICS_PORT
-from falcon_trial.testserver import SimulatedBackend, running_server
+from falcon_operator.spec.model import BudgetSpec
+from falcon_operator.trials.outcome import Verdict, failed
 
 
 @dataclass(frozen=True)
 class SimulationSettings:
     """How simulated trials are run (operator settings)."""
 
-    #: requests per second a simulated trial may cost the host at most (sets time_scale)
-    target_rps: float = 100.0
-    #: closed-loop clients per unit of batch size, and their cap
-    concurrency_per_batch: int = 2
-    max_concurrency: int = 32
-    #: Triton's dynamic-batching delay (ms), before scaling
-    max_queue_delay_ms: float = 2.0
+    #: wall-clock seconds a simulated trial lasts once its pod is ready; None: the search
+    #: budget's warm-up plus its measurement windows (what the trial runner would spend)
+    trial_seconds: float | None = None
 
 
-@dataclass(frozen=True)
-class ServerInfo:
-    """A running simulated server: where, and how much slower than the real configuration."""
-
-    host: str
-    time_scale: float
-    port: int = HTTP_PORT
-    metrics_port: int = METRICS_PORT
+def simulated_verdict(
+    config: Mapping[str, Value],
+    m: Measurement,
+    *,
+    cost_per_hour: float,
+    slo_p99_ms: float | None,
+) -> Verdict:
+    """The verdict of a trial that measured ``m``; the objective uses the search's prices."""
+    if not m.feasible:
+        if m.reason.startswith("out of memory"):
+            return failed(config, "oom", f"the model does not fit: {m.reason}")
+        return Verdict(TrialRecord(dict(config), Outcome.FAILED, reason=m.reason), "slo")
+    metrics = {k: v for k, v in m.metrics().items() if math.isfinite(v)}
+    metrics["cost_per_hour"] = cost_per_hour
+    if slo_p99_ms is not None and not m.p99_ms <= slo_p99_ms:
+        reason = f"measured p99 {m.p99_ms:.1f} ms breaks the {slo_p99_ms:g} ms SLO"
+        return Verdict(
+            TrialRecord(dict(config), Outcome.FAILED, reason=reason, metrics=metrics), "slo"
+        )
+    return Verdict(TrialRecord(dict(config), Outcome.OK, m.rps / cost_per_hour, metrics=metrics))
 
 
 class SimulatedFleet:
-    """Simulated servers of one search, keyed by pod name (thread-safe)."""
+    """The simulated fleet of one search: its model's workload, SLO and measurement seed."""
 
     def __init__(
-        self, model_path: Path, model_name: str, workload: Workload, settings: SimulationSettings
+        self,
+        workload: Workload,
+        settings: SimulationSettings,
+        *,
+        slo_p99_ms: float | None,
+        seed: int,
+        catalog: Catalog | None = None,
     ) -> None:
-        self.model_path, self.model_name, self.workload = model_path, model_name, workload
         self.settings = settings
-        self.fleet = FleetModel(load_catalog())
-        self._servers: dict[str, tuple[ServerInfo, contextlib.ExitStack]] = {}
-        self._lock = threading.Lock()
+        self.backend = FleetBackend(
+            workload, FleetModel(catalog or load_catalog()), slo_p99_ms=slo_p99_ms, seed=seed
+        )
 
     def fault_for(self, config: Mapping[str, Value]) -> str | None:
         """``oom`` when the configuration's batch does not fit its GPU memory, else None."""
-        sl = self.fleet.catalog.slice(str(config["gputype"]))
+        model, workload = self.backend.model, self.backend.workload
+        sl = model.catalog.slice(str(config["gputype"]))
         limit = float(config.get("gpumem", 0.0)) or math.inf
-        need = self.fleet.gpu_memory_gb(self.workload, int(config["batchsize"]))
+        need = model.gpu_memory_gb(workload, int(config["batchsize"]))
         return "oom" if need > min(sl.memory_gb, limit) else None
 
-    def _backend(self, config: Mapping[str, Value], time_scale: float) -> SimulatedBackend:
-        mem = float(config.get("gpumem", 0.0))
-        return SimulatedBackend.from_onnx(
-            self.model_path,
-            gpu=str(config["gputype"]),
-            cpus=float(config["cpus"]),
-            batch_size=int(config["batchsize"]),
-            power=float(config["gpupower"]),
-            gpu_memory_gb=mem if mem > 0 else None,
-            time_scale=time_scale,
+    def trial_seconds(self, budget: BudgetSpec) -> float:
+        """Wall-clock seconds one trial of a search with ``budget`` lasts."""
+        if self.settings.trial_seconds is not None:
+            return self.settings.trial_seconds
+        return budget.warmup_s + budget.windows * budget.measurement_s
+
+    def verdict(self, config: Mapping[str, Value], *, cost_per_hour: float) -> Verdict:
+        """What the simulated fleet measures for ``config`` (``falcon search``'s measurement)."""
+        return simulated_verdict(
+            config,
+            self.backend.measure(config),
+            cost_per_hour=cost_per_hour,
+            slo_p99_ms=self.backend.slo_p99_ms,
         )
-
-    def start(self, pod: str, host: str, config: Mapping[str, Value]) -> ServerInfo:
-        """Serve ``host`` as the trial pod ``pod`` would (blocking; raises ConfigError on OOM)."""
-        self.stop(pod)
-        capacity = self._backend(config, 1.0).capacity_rps
-        scale = max(1.0, capacity / self.settings.target_rps)
-        stack = contextlib.ExitStack()
-        stack.enter_context(
-            running_server(
-                self._backend(config, scale),
-                model_name=self.model_name,
-                host=host,
-                port=HTTP_PORT,
-                metrics_port=METRICS_PORT,
-                max_queue_delay_ms=self.settings.max_queue_delay_ms * scale,
-            )
-        )
-        info = ServerInfo(host, scale)
-        with self._lock:
-            self._servers[pod] = (info, stack)
-        return info
-
-    def server(self, pod: str) -> ServerInfo | None:
-        with self._lock:
-            entry = self._servers.get(pod)
-        return entry[0] if entry else None
-
-    def stop(self, pod: str) -> None:
-        with self._lock:
-            entry = self._servers.pop(pod, None)
-        if entry is not None:
-            entry[1].close()
-
-    def stop_all(self) -> None:
-        with self._lock:
-            pods = list(self._servers)
-        for pod in pods:
-            self.stop(pod)
