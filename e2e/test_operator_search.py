@@ -1,9 +1,9 @@
 """The shipped example search reaches Succeeded on the test cluster (simulated trials).
 
 The operator runs as a subprocess (``falcon operator run --simulate-trials``): every trial pod
-is scheduled by the real scheduler onto a KWOK GPU node, the operator serves its pod IP with the
-Triton-compatible test server and measures it. The recommended Deployment must pass a
-server-side dry run.
+is scheduled by the real scheduler onto a KWOK GPU node, and once it is ready the operator
+records the simulated fleet's measurement of its configuration -- the very numbers ``falcon
+search --seed 0`` gives. The recommended Deployment must pass a server-side dry run.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import yaml
 from falcon_e2e.cluster import wait_for
 from falcon_e2e.operator import (
     EXAMPLE,
+    MODEL,
     OperatorProcess,
     condition,
     create_search,
@@ -25,6 +26,11 @@ from falcon_e2e.operator import (
     wait_search,
 )
 from kubernetes import client
+
+from falcon_operator.fleet.backend import FleetBackend
+from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.fleet.performance import FleetModel
+from falcon_operator.fleet.workload import workload_from_onnx
 
 
 def test_example_search_succeeds_with_a_valid_recommendation(
@@ -53,6 +59,17 @@ def test_example_search_succeeds_with_a_valid_recommendation(
     assert [r["index"] for r in records] == list(range(6))
     configs = [json.dumps(r["config"], sort_keys=True) for r in records]
     assert len(set(configs)) == 6
+    # each measured trial holds falcon search's measurement (seed 0, SLO 50 ms), no time scale
+    fleet = FleetBackend(
+        workload_from_onnx(MODEL)[0], FleetModel(load_catalog()), slo_p99_ms=50, seed=0
+    )
+    measured = [r for r in records if r["outcome"] == "ok"]
+    assert measured
+    for r in measured:
+        expected = fleet.measure(r["config"])
+        assert r["metrics"]["rps"] == expected.rps
+        assert r["metrics"]["p99_ms"] == expected.p99_ms
+        assert "time_scale" not in r["metrics"]
     best = status["best"]
     assert (
         best["objective"] == max(r.get("objective", 0) for r in records)

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any
 
 from falcon_e2e.operator import (
@@ -132,6 +133,15 @@ def test_batch_size_changes_reuse_the_running_pod(
     assert obj["status"]["reuse"]["trials"] == len(reused)
     assert obj["status"]["reuse"]["savedSeconds"] >= 0
     assert "PodReused" in {e.reason for e in core.list_namespaced_event(namespace).items}
+    # the operator's counter of saved start-up time sums the reused trials' records
+    url = f"http://127.0.0.1:{operator.metrics_port}/metrics"
+    text = urllib.request.urlopen(url, timeout=10).read().decode()
+    counter = next(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("falcon_pod_reuse_saved_seconds_total ")
+    )
+    assert abs(counter - sum(r["savedSeconds"] for r in reused)) < 0.01 * len(reused)
 
 
 def test_output_mode_apply_server_side_applies_the_deployment(
