@@ -78,6 +78,8 @@ def test_whole_gpu_selector_and_resources(rs: ResolvedSearch, owner: SearchRef) 
     )
     assert "--model-control-mode=explicit" in triton["args"]
     assert not any(e["name"] == "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT" for e in triton["env"])
+    env = {e["name"]: e["value"] for e in triton["env"]}
+    assert json.loads(env["FALCON_TRIAL_CONFIG"]) == T4  # the simulated GPU's configuration
     runner = pod["spec"]["containers"][1]
     assert "--sweep=32" in runner["args"] and "--slo-p99-ms=50" in runner["args"]
     assert runner["terminationMessagePolicy"] == "File"
@@ -90,6 +92,7 @@ def test_mig_slice_and_mps_limit(rs: ResolvedSearch, owner: SearchRef) -> None:
     assert "nvidia.com/gpu" not in triton["resources"]["limits"]
     env = {e["name"]: e["value"] for e in triton["env"]}
     assert env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] == "0=2G"
+    assert json.loads(env["FALCON_TRIAL_CONFIG"]) == MIG  # the simulated GPU's configuration
     assert pod["spec"]["nodeSelector"]["nvidia.com/gpu.product"] == "NVIDIA-H100-80GB-HBM3"
 
 

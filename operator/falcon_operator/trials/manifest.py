@@ -95,7 +95,11 @@ def triton_container(rs: ResolvedSearch, config: Mapping[str, Value]) -> dict[st
     choice = rs.choice(config)
     cpus, memory = str(config["cpus"]), f"{rs.spec.search_space.host_memory_gib:g}Gi"
     amounts = {"cpu": cpus, "memory": memory, choice.resource: "1"}
-    env = [{"name": "FALCON_MAX_BATCH_SIZE", "value": str(config["batchsize"])}]
+    env = [
+        {"name": "FALCON_MAX_BATCH_SIZE", "value": str(config["batchsize"])},
+        # the configuration the simulated-GPU backend plays (ignored by a stock Triton image)
+        {"name": "FALCON_TRIAL_CONFIG", "value": json.dumps(dict(config), sort_keys=True)},
+    ]
     if float(config.get("gpumem", 0.0)) > 0:
         env.append(
             {"name": "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "value": f"0={float(config['gpumem']):g}G"}
