@@ -2,6 +2,7 @@
 # Build the pinned e2e cluster binaries from Go modules (nothing else is downloaded).
 #
 #   e2e/cluster/build-tools.sh            build what is missing, reuse the rest
+#   e2e/cluster/build-tools.sh NAME...    only these binaries (e.g. `kubelet`)
 #   e2e/cluster/build-tools.sh --print    print NAME=PATH for every binary (builds nothing)
 #
 # Versions come from e2e/cluster/versions.env (the only place they are written).
@@ -49,6 +50,7 @@ kube-apiserver|$KUBERNETES_VERSION|kubernetes|k8s.io/kubernetes/cmd/kube-apiserv
 kube-controller-manager|$KUBERNETES_VERSION|kubernetes|k8s.io/kubernetes/cmd/kube-controller-manager|$kld|--version|$KUBERNETES_VERSION
 kube-scheduler|$KUBERNETES_VERSION|kubernetes|k8s.io/kubernetes/cmd/kube-scheduler|$kld|--version|$KUBERNETES_VERSION
 kubectl|$KUBERNETES_VERSION|kubernetes|k8s.io/kubernetes/cmd/kubectl|$kctl|version --client|$KUBERNETES_VERSION
+kubelet|$KUBERNETES_VERSION|kubernetes|k8s.io/kubernetes/cmd/kubelet|$kld|--version|$KUBERNETES_VERSION
 etcd|$ETCD_VERSION|etcd|go.etcd.io/etcd/server/v3|-s -w|--version|${ETCD_VERSION#v}
 kwok|$KWOK_VERSION|kwok|sigs.k8s.io/kwok/cmd/kwok|-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$KUBE_V|--version|${KWOK_VERSION#v}
 kwokctl|$KWOK_VERSION|kwok|sigs.k8s.io/kwok/cmd/kwokctl|-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v} -X sigs.k8s.io/kwok/pkg/consts.KubeVersion=$KUBE_V|--version|${KWOK_VERSION#v}
@@ -86,11 +88,16 @@ for pin in "kubernetes:k8s.io/kubernetes $KUBERNETES_VERSION" \
     exit 1
   fi
 done
+ONLY=" $* "
+for want in "$@"; do
+  specs | cut -d'|' -f1 | grep -qx -- "$want" || { echo "error: no binary named '$want' in build-tools.sh" >&2; exit 2; }
+done
 mkdir -p "$BIN_ROOT"
 TIME=()
 [[ -x /usr/bin/time ]] && TIME=(/usr/bin/time -f "%e s wall, %M KiB peak RSS")
 
 while IFS='|' read -r name ver moddir pkg ldflags vcmd expect; do
+  [[ $# -eq 0 || "$ONLY" == *" $name "* ]] || continue
   out="$(bin_path "$name" "$ver")"
   if works "$out" "$vcmd" "$expect"; then
     echo "reuse  $name $ver  ($out)"
