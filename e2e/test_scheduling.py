@@ -18,6 +18,7 @@ from falcon_e2e.nodepools import (
     same_resources,
 )
 from falcon_e2e.pods import condition, gpu_pod, wait_phase, wait_unschedulable
+from falcon_e2e.realnode import NODE_NAME as REAL_NODE
 from kubernetes import client
 
 POOLS = load()
@@ -28,7 +29,11 @@ def _pool_of(core: client.CoreV1Api, node_name: str) -> str:
 
 
 def test_node_pools_have_their_labels_and_allocatable(core: client.CoreV1Api) -> None:
-    nodes = {n.metadata.name: n for n in core.list_node(label_selector=POOL_LABEL).items}
+    nodes = {
+        n.metadata.name: n
+        for n in core.list_node(label_selector=POOL_LABEL).items
+        if n.metadata.name != REAL_NODE  # the kubelet's node (test_real_node.py)
+    }
     assert set(nodes) == {name for p in POOLS for name in p.node_names()}
     products = set()
     for pool in POOLS:

@@ -3,8 +3,10 @@
 # KWOK controller as local processes on 127.0.0.1 (kwokctl --runtime binary), built from Go
 # modules by build-tools.sh, with the GPU node pools of nodepools.yaml as KWOK nodes.
 #
-#   cluster.sh up          build what is missing, start (or reuse) the cluster, sync node pools
-#   cluster.sh down        stop the cluster and delete its state
+#   cluster.sh up          build what is missing, start (or reuse) the cluster, sync node pools,
+#                          start the real node real-0 (node.sh: kubelet + containerd)
+#   cluster.sh down        stop the real node and the cluster and delete their state
+#   cluster.sh import-image FILE...  import OCI image archives into the real node's containerd
 #   cluster.sh kubeconfig  print the kubeconfig path
 #   cluster.sh status      exit 0 if the apiserver answers /readyz
 #   cluster.sh env         print KUBECONFIG=... and one FALCON_E2E_<BIN>=... line per binary
@@ -61,6 +63,8 @@ create() {
     --kwok-controller-binary "${BIN[kwok]}" \
     --etcd-binary "${BIN[etcd]}" \
     --kubeconfig "$KWOK_WORKDIR/unused-kubeconfig" \
+    --extra-args "kube-apiserver=kubelet-client-certificate=$CLUSTER_DIR/pki/admin.crt" \
+    --extra-args "kube-apiserver=kubelet-client-key=$CLUSTER_DIR/pki/admin.key" \
     --timeout 5m --wait 2m
 }
 
@@ -82,12 +86,14 @@ up() {
   wait_ready 120 || { log "error: apiserver not ready; logs: $CLUSTER_DIR/logs"; exit 1; }
   PYTHONPATH="$REPO/e2e${PYTHONPATH:+:$PYTHONPATH}" \
     "$PY" -m falcon_e2e.nodepools --kubeconfig "$KUBECONFIG_PATH" --pools "$HERE/nodepools.yaml"
+  PY="$PY" "$HERE/node.sh" up
   log "cluster $CLUSTER up in $((SECONDS - t0)) s; KUBECONFIG=$KUBECONFIG_PATH"
 }
 
 # kwokctl delete always edits a kubeconfig to drop the cluster's context (it refuses an empty
 # path); point it at a scratch file instead of ~/.kube/config
 down() {
+  PY="$PY" "$HERE/node.sh" down
   if [[ -d "$CLUSTER_DIR" ]]; then
     kwokctl delete cluster --name "$CLUSTER" --kubeconfig "$KWOK_WORKDIR/unused-kubeconfig"
   else
@@ -100,6 +106,7 @@ case "${1:-}" in
   down) down ;;
   kubeconfig) echo "$KUBECONFIG_PATH" ;;
   status) ready ;;
+  import-image) shift; PY="$PY" "$HERE/node.sh" import "$@" ;;
   env)
     echo "KUBECONFIG=$KUBECONFIG_PATH"
     for name in "${!BIN[@]}"; do
@@ -108,7 +115,7 @@ case "${1:-}" in
     done
     ;;
   *)
-    echo "usage: $0 up|down|kubeconfig|status|env" >&2
+    echo "usage: $0 up|down|kubeconfig|status|env|import-image FILE..." >&2
     exit 2
     ;;
 esac

@@ -79,6 +79,18 @@ class Cluster:
         assert proc.returncode == 0, f"{name} {' '.join(args)}: {proc.stderr}"
         return proc.stdout
 
+    def import_image(self, archive: Path) -> list[str]:
+        """Import an OCI image archive into the real node's containerd (namespace k8s.io).
+
+        The archive's index must name the image in normalised form
+        (``io.containerd.image.name: docker.io/falcon/x:tag``); pods use that name with
+        ``imagePullPolicy: Never``. Returns the names imported; ClusterError if it fails.
+        """
+        proc = _sh("import-image", str(archive), check=False)
+        if proc.returncode != 0:
+            raise ClusterError(f"importing {archive} failed: {proc.stderr.strip()}")
+        return proc.stdout.split()
+
     def stop(self) -> None:
         _sh("down")
 

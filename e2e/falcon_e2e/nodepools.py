@@ -181,7 +181,12 @@ def same_resources(got: dict[str, str] | None, want: dict[str, str]) -> bool:
 def sync(api: client.CoreV1Api, pools: list[Pool], timeout: float = 60.0) -> None:
     """Make the cluster's pool nodes exactly those of ``pools``; wait until all are Ready."""
     wanted = {n["metadata"]["name"]: n for p in pools for n in p.nodes()}
-    existing = {n.metadata.name: n for n in api.list_node(label_selector=POOL_LABEL).items}
+    # only KWOK's fake nodes: a real node (node.sh's real-0) carries a pool label too
+    existing = {
+        n.metadata.name: n
+        for n in api.list_node(label_selector=POOL_LABEL).items
+        if (n.metadata.annotations or {}).get(KWOK_ANNOTATION) == "fake"
+    }
     for name in existing:
         if name not in wanted:
             print(f"[nodepools] delete node {name}", file=sys.stderr)

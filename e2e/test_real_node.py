@@ -1,0 +1,145 @@
+"""The real node real-0: a kubelet + containerd + runc + CNI bridge on this machine.
+
+Its pods run for real (a static C HTTP server image built by e2e/cluster/node.sh), get an
+address on the falcon0 bridge (198.18.0.0/24) that the host reaches, their logs come through
+the apiserver from the kubelet, and KWOK never touches them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import urllib.request
+
+from falcon_e2e.cluster import Cluster, wait_for
+from falcon_e2e.nodepools import GPU_RESOURCE, GPU_TAINT, KWOK_ANNOTATION
+from falcon_e2e.realnode import NODE_NAME, POD_SUBNET, POOL, REAL_TAINT, node_labels
+from kubernetes import client
+
+ECHO_IMAGE = "docker.io/falcon/echo:e2e"
+
+
+def _echo_pod(name: str, *, port: int, requests: int) -> client.V1Pod:
+    """A pod for a T4 node (nodeSelector, tolerations, one GPU) running falcon-echo."""
+    res = {"cpu": "50m", "memory": "32Mi", GPU_RESOURCE: "1"}
+    return client.V1Pod(
+        metadata=client.V1ObjectMeta(name=name),
+        spec=client.V1PodSpec(
+            containers=[
+                client.V1Container(
+                    name="echo",
+                    image=ECHO_IMAGE,
+                    image_pull_policy="Never",
+                    args=[str(port), str(requests), "120"],
+                    ports=[client.V1ContainerPort(container_port=port)],
+                    resources=client.V1ResourceRequirements(requests=res, limits=res),
+                )
+            ],
+            node_selector={
+                "nvidia.com/gpu.product": "Tesla-T4",
+                "falcon.io/node-pool": POOL.name,
+            },
+            tolerations=[
+                client.V1Toleration(key=t["key"], operator="Exists", effect=t["effect"])
+                for t in (GPU_TAINT, REAL_TAINT)
+            ],
+            restart_policy="Never",
+            termination_grace_period_seconds=1,
+            automount_service_account_token=False,
+        ),
+    )
+
+
+def test_real_node_is_ready_with_t4_labels_and_gpu_capacity(core: client.CoreV1Api) -> None:
+    node = core.read_node(NODE_NAME)
+    assert KWOK_ANNOTATION not in (node.metadata.annotations or {})
+    labels = node.metadata.labels
+    for key, value in node_labels().items():
+        assert labels.get(key) == value, key
+    assert labels["nvidia.com/gpu.product"] == "Tesla-T4"
+    assert labels["autoconfig.falcon.io/gpu-power-limit"] == "100"
+    assert node.status.capacity[GPU_RESOURCE] == "1"
+    assert node.status.allocatable[GPU_RESOURCE] == "1"
+    taints = {(t.key, t.value, t.effect) for t in node.spec.taints or []}
+    assert {(t["key"], t["value"], t["effect"]) for t in (GPU_TAINT, REAL_TAINT)} <= taints
+    ready = next(c for c in node.status.conditions if c.type == "Ready")
+    assert ready.status == "True", ready.message
+    info = node.status.node_info
+    assert info.kubelet_version == "v1.35.4"
+    assert info.container_runtime_version.startswith("containerd://1.6")
+    addresses = {a.type: a.address for a in node.status.addresses}
+    assert addresses["InternalIP"] == "198.18.1.1"
+
+
+def _logs(cluster: Cluster, namespace: str, pod: str) -> str:
+    return cluster.tool("kubectl", "logs", "-n", namespace, pod)
+
+
+def test_pod_runs_on_real_node_serves_the_host_and_completes(
+    cluster: Cluster, core: client.CoreV1Api, namespace: str
+) -> None:
+    core.create_namespaced_pod(namespace, _echo_pod("echo", port=8080, requests=1))
+
+    def running() -> client.V1Pod | None:
+        pod = core.read_namespaced_pod("echo", namespace)
+        return pod if pod.status.phase == "Running" and pod.status.pod_ip else None
+
+    pod = wait_for(running, timeout=90, interval=0.5, what="pod echo Running with an IP")
+    assert pod.spec.node_name == NODE_NAME
+    ip = ipaddress.ip_address(pod.status.pod_ip)
+    assert ip in ipaddress.ip_network(POD_SUBNET)
+    assert pod.status.container_statuses[0].image == ECHO_IMAGE
+    assert pod.status.container_statuses[0].container_id.startswith("containerd://")
+
+    # kubectl logs: apiserver -> kubelet (client certificate, webhook authorization) -> file
+    wait_for(
+        lambda: "listening on :8080" in _logs(cluster, namespace, "echo"),
+        timeout=30,
+        what="falcon-echo's first log line through kubectl logs",
+    )
+    with urllib.request.urlopen(f"http://{ip}:8080/", timeout=10) as resp:
+        assert resp.status == 200
+        assert resp.read().decode() == "hello from falcon-echo 1\n"
+
+    def finished() -> client.V1Pod | None:
+        pod = core.read_namespaced_pod("echo", namespace)
+        return pod if pod.status.phase in ("Succeeded", "Failed") else None
+
+    done = wait_for(finished, timeout=60, interval=0.5, what="pod echo to complete")
+    assert done.status.phase == "Succeeded"
+    assert done.status.container_statuses[0].state.terminated.exit_code == 0
+    logs = _logs(cluster, namespace, "echo")
+    assert "served request 1: GET / HTTP/1.1" in logs
+    assert logs.rstrip().endswith("falcon-echo done")
+
+    # the pod's status was written by the kubelet only, never by KWOK's controller
+    writers = {f.manager for f in done.metadata.managed_fields or [] if f.subresource == "status"}
+    assert writers == {"kubelet"}, writers
+    assert not any("kwok" in (f.manager or "") for f in done.metadata.managed_fields or [])
+
+
+def test_kwok_pod_is_kept_off_the_real_node(core: client.CoreV1Api, namespace: str) -> None:
+    """A T4 pod without the real node's toleration goes to a KWOK T4 node (KWOK runs it)."""
+    res = {"cpu": "50m", "memory": "32Mi", GPU_RESOURCE: "1"}
+    pod = client.V1Pod(
+        metadata=client.V1ObjectMeta(name="fake-t4"),
+        spec=client.V1PodSpec(
+            containers=[
+                client.V1Container(
+                    name="c",
+                    image="registry.invalid/falcon/trial:e2e",
+                    resources=client.V1ResourceRequirements(requests=res, limits=res),
+                )
+            ],
+            node_selector={"nvidia.com/gpu.product": "Tesla-T4"},
+            restart_policy="Never",
+        ),
+    )
+    core.create_namespaced_pod(namespace, pod)
+
+    def running() -> client.V1Pod | None:
+        got = core.read_namespaced_pod("fake-t4", namespace)
+        return got if got.status.phase == "Running" else None
+
+    got = wait_for(running, timeout=60, interval=0.5, what="pod fake-t4 Running")
+    assert got.spec.node_name != NODE_NAME
+    assert core.read_node(got.spec.node_name).metadata.annotations[KWOK_ANNOTATION] == "fake"
