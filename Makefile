@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo demo-replay test unit lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo calibrate bench-operator perf-analyzer clean
+.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo calibrate bench-operator perf-analyzer clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -35,8 +35,11 @@ demo-replay: $(STAMP) ## replay a Falcon search against a recorded table of the 
 
 test: $(STAMP) lint typecheck unit e2e ## lint, type-check and run every test (e2e included)
 
-unit: $(STAMP)
+unit: $(STAMP) triton
 	$(PY) -m pytest -q
+
+triton: $(STAMP) ## install real Triton 2.51.0 (nvidia-pytriton wheel) + the simulated-GPU backend into $(FALCON_CACHE)/triton
+	$(PY) -m falcon_operator.triton.install
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check operator trial-runner tests e2e
