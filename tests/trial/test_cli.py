@@ -1,6 +1,6 @@
-"""The CLI: exit codes and one-line messages (never a traceback), against a closed port and the
-Triton-compatible test server (fast simulated backend, faults injected); the report on stdout
-and in the termination log."""
+"""The CLI: exit codes and one-line messages (never a traceback), against a closed port and real
+Triton Inference Server (tests/trial/conftest.py: test models with known behaviour, faults
+built into their model.py); the report on stdout and in the termination log."""
 
 from __future__ import annotations
 
@@ -8,20 +8,24 @@ import json
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from triton_models import (
+    BROKEN,
+    CAPPED,
+    CAPPED_RPS,
+    FAILING,
+    MIXED,
+    UNBATCHED,
+    UNLOADED,
+    ServerFactory,
+)
 
 from falcon_operator.metrics import scrape
+from falcon_operator.triton.server import TritonError, TritonServer
 from falcon_trial.cli import main
-from falcon_trial.testserver import Faults, RunningServer, SimulatedBackend, running_server
 
-MODEL_PATH = (
-    Path(__file__).resolve().parents[2] / "operator/falcon_operator/data/models/resnet-mini.onnx"
-)
-CAPACITY_RPS = 200.0  # batch 1: ~4.8 ms host work on one of 4 cores, then 5 ms on the GPU
 FAST = ["--warmup-s", "0.2", "--window-s", "0.3", "--max-windows", "6", "--quiet"]
 
 
@@ -104,96 +108,112 @@ def test_version_and_help_work_as_a_module() -> None:
     assert "--termination-log" in _cli("--help").stdout
 
 
-@contextmanager
-def _server(
-    *, model_name: str = "model", batch_size: int = 1, faults: Faults | None = None
-) -> Iterator[RunningServer]:
-    """resnet-mini on a simulated T4, slowed down to ``CAPACITY_RPS`` at batch 1."""
-    unscaled = SimulatedBackend.from_onnx(MODEL_PATH, gpu="T4", cpus=4, batch_size=1)
-    backend = SimulatedBackend.from_onnx(
-        MODEL_PATH, gpu="T4", cpus=4, batch_size=batch_size,
-        time_scale=unscaled.capacity_rps / CAPACITY_RPS,
-    )  # fmt: skip
-    with running_server(backend, model_name=model_name, faults=faults or Faults()) as srv:
-        yield srv
-
-
-def _served(srv: RunningServer) -> int:
-    """Requests the server answered (successes and failures), from its own metrics."""
+def _served(srv: TritonServer, model: str) -> int:
+    """Requests the server answered for ``model`` (successes and failures), from its metrics."""
     snapshot = scrape(srv.metrics_url)
     return round(
         sum(
             s.value
             for name in ("nv_inference_request_success", "nv_inference_request_failure")
-            for s in snapshot.model_samples(name, model="model")
+            for s in snapshot.model_samples(name, model=model)
         )
     )
 
 
-def _run(url: str, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, dict, str]:  # type: ignore[type-arg]
-    rc = main(["--url", url, "--model", "model", *FAST, *args])
+def _run(
+    srv: TritonServer, model: str, *args: str, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, dict, str]:  # type: ignore[type-arg]
+    rc = main(["--url", srv.url, "--model", model, *FAST, *args])
     out, err = capsys.readouterr()
     return rc, json.loads(out), err
 
 
 def test_a_stable_run_exits_0_and_counts_every_request(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    triton: TritonServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     log = tmp_path / "log"
-    with _server() as srv:
-        rc, report, err = _run(srv.url, "--concurrency", "2", "--tolerance", "1.0",
-                               "--termination-log", str(log), capsys=capsys)  # fmt: skip
-        served = _served(srv)
+    before = _served(triton, CAPPED.name)
+    rc, report, err = _run(triton, CAPPED.name, "--concurrency", "2", "--tolerance", "1.0",
+                           "--termination-log", str(log), capsys=capsys)  # fmt: skip
+    served = _served(triton, CAPPED.name) - before
     assert rc == 0 and err == ""
     assert report["status"] == "ok" and report["result"]["stable"] is True
+    assert report["model"] == {"name": "capped", "version": "1", "platform": "python",
+                               "max_batch_size": 8}  # fmt: skip
     assert report["totals"]["requests"] == served
     assert report["totals"]["failed"] == 0
     assert json.loads(log.read_text()) == report
-    assert 100 < report["result"]["throughput_rps"] <= 260
+    assert 0 < report["result"]["throughput_rps"] <= CAPPED_RPS * 1.02
 
 
-def test_an_unstable_run_writes_its_report_and_exits_6(capsys: pytest.CaptureFixture[str]) -> None:
-    with _server() as srv:  # no two windows of real requests agree within 0.01 %
-        rc, report, err = _run(srv.url, "--tolerance", "0.0001", "--max-windows", "3",
-                               capsys=capsys)  # fmt: skip
+def test_an_unstable_run_writes_its_report_and_exits_6(
+    triton: TritonServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # no two windows of real requests agree within 0.01 %
+    rc, report, err = _run(triton, CAPPED.name, "--tolerance", "0.0001", "--max-windows", "3",
+                           capsys=capsys)  # fmt: skip
     assert rc == 6 and report["status"] == "unstable" and report["exit_code"] == 6
+    assert len(report["result"]["windows"]) == 3
     assert "warning: measurement not stable after 3 windows" in err
     assert "Traceback" not in err
 
 
-def test_an_unknown_model_exits_4(capsys: pytest.CaptureFixture[str]) -> None:
-    with _server(model_name="other") as srv:
-        rc, report, err = _run(srv.url, capsys=capsys)
+def test_an_unknown_model_exits_4(triton: TritonServer, capsys: pytest.CaptureFixture[str]) -> None:
+    rc, report, err = _run(triton, "no-such-model", capsys=capsys)
     assert rc == 4 and report["error"]["kind"] == "model-not-found"
-    assert "model 'model' not found" in _one_line_error(err)
+    assert "model 'no-such-model' not found" in _one_line_error(err)
 
 
-def test_all_requests_failing_exits_5(capsys: pytest.CaptureFixture[str]) -> None:
-    with _server(faults=Faults(fail_inference="model exploded")) as srv:
-        rc, report, err = _run(srv.url, capsys=capsys)
+def test_a_model_in_the_repository_but_not_loaded_exits_4(
+    triton: TritonServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert not triton.model_ready(UNLOADED.name)
+    rc, report, err = _run(triton, UNLOADED.name, capsys=capsys)
+    assert rc == 4 and report["error"]["kind"] == "model-not-found"
+    assert "model 'unloaded' not found" in _one_line_error(err)
+
+
+def test_all_requests_failing_exits_5(
+    triton: TritonServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _served(triton, FAILING.name)
+    rc, report, err = _run(triton, FAILING.name, capsys=capsys)
     assert rc == 5 and report["error"]["kind"] == "all-requests-failed"
     assert "model exploded" in _one_line_error(err)
+    assert _served(triton, FAILING.name) > before  # the requests reached the model
 
 
-def test_a_server_that_answers_not_ready_exits_3(capsys: pytest.CaptureFixture[str]) -> None:
-    with _server(faults=Faults(never_ready=True)) as srv:
-        rc, _, err = _run(srv.url, "--ready-timeout-s", "0.5", capsys=capsys)
-    assert rc == 3 and "answered not ready" in _one_line_error(err)
+def test_a_model_that_failed_to_load_makes_the_server_answer_not_ready(
+    fresh_server: ServerFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    srv = fresh_server()
+    with pytest.raises(TritonError, match="cannot initialize"):
+        srv.load(BROKEN.name)
+    rc, report, err = _run(srv, CAPPED.name, "--ready-timeout-s", "0.5", capsys=capsys)
+    assert rc == 3 and report["error"]["kind"] == "server-not-ready"
+    assert "answered not ready" in _one_line_error(err)
 
 
-def test_a_batch_larger_than_the_model_takes_exits_8(capsys: pytest.CaptureFixture[str]) -> None:
-    with _server(batch_size=4) as srv:
-        rc, _, err = _run(srv.url, "--batch-size", "16", capsys=capsys)
-    assert rc == 8 and "max_batch_size 4" in _one_line_error(err)
+def test_a_batch_larger_than_the_model_takes_exits_8(
+    triton: TritonServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc, report, err = _run(triton, MIXED.name, "--batch-size", "16", capsys=capsys)
+    assert rc == 8 and report["error"]["kind"] == "model-unsupported"
+    assert "max_batch_size 4" in _one_line_error(err)
+    rc, _, err = _run(triton, UNBATCHED.name, "--batch-size", "2", capsys=capsys)
+    assert rc == 8 and "does not batch (max_batch_size 0)" in _one_line_error(err)
 
 
-def test_a_sweep_reports_each_step_and_the_knee(capsys: pytest.CaptureFixture[str]) -> None:
-    with _server() as srv:  # saturates at concurrency 2-4
-        rc, report, _ = _run(srv.url, "--sweep", "64", "--tolerance", "1.0", capsys=capsys)
-        served = _served(srv)
+def test_a_sweep_reports_each_step_and_the_knee(
+    triton: TritonServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _served(triton, CAPPED.name)
+    rc, report, _ = _run(triton, CAPPED.name, "--sweep", "64", "--tolerance", "1.0",
+                         capsys=capsys)  # fmt: skip
+    served = _served(triton, CAPPED.name) - before
     assert rc == 0
     steps = report["sweep"]["steps"]
     assert [s["concurrency"] for s in steps] == [1, 2, 4, 8, 16, 32, 64][: len(steps)]
-    assert report["sweep"]["reason"] == "gain" and len(steps) < 7
+    assert report["sweep"]["reason"] == "gain" and len(steps) < 7  # capped: saturates early
     assert report["result"]["concurrency"] == report["sweep"]["knee"]
     assert report["totals"]["requests"] == served
