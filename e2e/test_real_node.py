@@ -8,17 +8,21 @@ the apiserver from the kubelet, and KWOK never touches them.
 from __future__ import annotations
 
 import ipaddress
+import subprocess
 import urllib.request
+import uuid
+from pathlib import Path
 
-from falcon_e2e.cluster import Cluster, wait_for
+from falcon_e2e.cluster import REPO, Cluster, wait_for
 from falcon_e2e.nodepools import GPU_RESOURCE, GPU_TAINT, KWOK_ANNOTATION
 from falcon_e2e.realnode import NODE_NAME, POD_SUBNET, POOL, REAL_TAINT, node_labels
+from falcon_e2e.staticimage import build
 from kubernetes import client
 
 ECHO_IMAGE = "docker.io/falcon/echo:e2e"
 
 
-def _echo_pod(name: str, *, port: int, requests: int) -> client.V1Pod:
+def _echo_pod(name: str, *, port: int, requests: int, image: str = ECHO_IMAGE) -> client.V1Pod:
     """A pod for a T4 node (nodeSelector, tolerations, one GPU) running falcon-echo."""
     res = {"cpu": "50m", "memory": "32Mi", GPU_RESOURCE: "1"}
     return client.V1Pod(
@@ -27,7 +31,7 @@ def _echo_pod(name: str, *, port: int, requests: int) -> client.V1Pod:
             containers=[
                 client.V1Container(
                     name="echo",
-                    image=ECHO_IMAGE,
+                    image=image,
                     image_pull_policy="Never",
                     args=[str(port), str(requests), "120"],
                     ports=[client.V1ContainerPort(container_port=port)],
@@ -143,3 +147,31 @@ def test_kwok_pod_is_kept_off_the_real_node(core: client.CoreV1Api, namespace: s
     got = wait_for(running, timeout=60, interval=0.5, what="pod fake-t4 Running")
     assert got.spec.node_name != NODE_NAME
     assert core.read_node(got.spec.node_name).metadata.annotations[KWOK_ANNOTATION] == "fake"
+
+
+def test_imported_oci_archive_runs_as_a_pod(
+    cluster: Cluster, core: client.CoreV1Api, namespace: str, tmp_path: Path
+) -> None:
+    """Cluster.import_image: an OCI archive built here runs on real-0 by its normalised name."""
+    rootfs = tmp_path / "rootfs"
+    rootfs.mkdir()
+    subprocess.run(
+        ["gcc", "-static", "-Os", "-o", str(rootfs / "falcon-echo"),
+         str(REPO / "e2e" / "cluster" / "node" / "echo.c")],
+        check=True,
+    )  # fmt: skip
+    name = f"docker.io/falcon/import-test:{uuid.uuid4().hex[:8]}"
+    archive = tmp_path / "image.tar"
+    build(rootfs, name=name, out=archive, entrypoint=["/falcon-echo"])
+    assert cluster.import_image(archive) == [name]
+
+    core.create_namespaced_pod(namespace, _echo_pod("imported", port=8081, requests=0, image=name))
+
+    def finished() -> client.V1Pod | None:
+        pod = core.read_namespaced_pod("imported", namespace)
+        return pod if pod.status.phase in ("Succeeded", "Failed") else None
+
+    done = wait_for(finished, timeout=60, interval=0.5, what="pod imported to complete")
+    assert done.status.phase == "Succeeded", done.status
+    assert done.spec.node_name == NODE_NAME
+    assert "falcon-echo done" in cluster.tool("kubectl", "logs", "-n", namespace, "imported")

@@ -38,6 +38,7 @@ POD_GATEWAY=198.18.0.1
 SAFETY_ROUTE=198.18.0.0/15
 KUBELET_PORT=10350
 KUBELET_HEALTHZ_PORT=10348
+KUBELET_STARTED=0  # Unix time this run started the kubelet (0: it was already running)
 CNI_BIN=/usr/lib/cni
 CNI_NET=falcon-pods
 
@@ -287,6 +288,7 @@ kubelet_up() {
   write_kubelet_conf
   mkdir -p "$KUBELET_DIR/root"
   log "starting kubelet $("$bin" --version | awk '{print $2}') as node $NODE_NAME ($NODE_IP:$KUBELET_PORT)"
+  KUBELET_STARTED="$(date +%s)"
   setsid "$bin" --config "$KUBELET_DIR/config.yaml" --kubeconfig "$KUBELET_DIR/kubeconfig" \
     --root-dir "$KUBELET_DIR/root" --hostname-override "$NODE_NAME" --node-ip "$NODE_IP" \
     --register-with-taints nvidia.com/gpu=present:NoSchedule,falcon.io/real-node=present:NoSchedule \
@@ -307,7 +309,7 @@ up() {
   kubelet_up
   # labels, GPU capacity (status patch) and Ready, with the admin credentials
   PYTHONPATH="$REPO/e2e${PYTHONPATH:+:$PYTHONPATH}" "$PY" -m falcon_e2e.realnode \
-    --kubeconfig "$ADMIN_KUBECONFIG" --node "$NODE_NAME" ||
+    --kubeconfig "$ADMIN_KUBECONFIG" --node "$NODE_NAME" --since "$KUBELET_STARTED" ||
     { tail -20 "$LOGS/kubelet.log" >&2; die "node $NODE_NAME not ready; log: $LOGS/kubelet.log"; }
   log "node $NODE_NAME up in $((SECONDS - t0)) s; logs: $LOGS"
 }
@@ -328,8 +330,10 @@ stop_pid() { # name: SIGTERM, then SIGKILL after 10 s
 
 down() {
   stop_pid kubelet
+  local ids=()
   if alive containerd; then
     local id
+    mapfile -t ids < <(ctr_ containers ls -q 2>/dev/null)
     for id in $(ctr_ tasks ls -q 2>/dev/null); do
       ctr_ tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true
     done
@@ -340,7 +344,7 @@ down() {
   # shims of our containerd (their command line names our socket) outlive it: end them by pid
   local p
   for p in /proc/[0-9]*; do
-    if tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "-address $SOCK "; then
+    if { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF -- "-address $SOCK "; then
       kill -9 "${p#/proc/}" 2>/dev/null || true
     fi
   done
@@ -350,7 +354,9 @@ down() {
     awk -v n="$NODE/" 'index($2, n) == 1 {print $2}' /proc/mounts | sort -r)
   network_down
   rm -rf "$CTRD" "$KUBELET_DIR" "$RUN" "$NODE/cni"
-  rm -f /var/lib/cni/results/"$CNI_NET"-*  # libcni's cache of our pods' results
+  # libcni's cache of our pods' results (our network and containerd's own cni-loopback)
+  rm -f /var/lib/cni/results/"$CNI_NET"-*
+  for id in "${ids[@]}"; do rm -f /var/lib/cni/results/cni-loopback-"$id"-*; done
   log "node $NODE_NAME stopped; state removed (logs kept in $LOGS, images in $IMAGES)"
 }
 

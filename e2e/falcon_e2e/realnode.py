@@ -51,8 +51,14 @@ def gpu_capacity() -> dict[str, str]:
     return {GPU_RESOURCE: str(POOL.gpu.count)}
 
 
-def _ready(node: client.V1Node) -> bool:
-    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
+def _ready(node: client.V1Node, since: float) -> bool:
+    """Ready, as reported by a kubelet heartbeat at or after ``since`` (a Unix time)."""
+    return any(
+        c.type == "Ready"
+        and c.status == "True"
+        and (c.last_heartbeat_time is None or c.last_heartbeat_time.timestamp() >= since)
+        for c in node.status.conditions or []
+    )
 
 
 def _has_gpu(node: client.V1Node) -> bool:
@@ -61,8 +67,14 @@ def _has_gpu(node: client.V1Node) -> bool:
     return all(alloc.get(k) == v for k, v in want.items())
 
 
-def apply(api: client.CoreV1Api, *, node: str = NODE_NAME, timeout: float = 120.0) -> None:
-    """Label the registered node, advertise its GPU, wait until it is Ready with it."""
+def apply(
+    api: client.CoreV1Api, *, node: str = NODE_NAME, since: float = 0.0, timeout: float = 120.0
+) -> None:
+    """Label the registered node, advertise its GPU, wait until it is Ready with it.
+
+    ``since``: the Unix time the kubelet started; a Ready condition from an earlier heartbeat
+    (the node object outlives a stopped kubelet) does not count.
+    """
     deadline = time.monotonic() + timeout
     current: client.V1Node | None = None
     while True:
@@ -91,7 +103,7 @@ def apply(api: client.CoreV1Api, *, node: str = NODE_NAME, timeout: float = 120.
             except ApiException as e:  # the kubelet updates the status at the same time
                 if e.status != 409:
                     raise
-        elif _ready(got):
+        elif _ready(got, since - 1):
             return
         if time.monotonic() > deadline:
             raise TimeoutError(
@@ -105,11 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--kubeconfig", required=True)
     ap.add_argument("--node", default=NODE_NAME)
+    ap.add_argument("--since", type=float, default=0.0, help="Unix time the kubelet started")
     args = ap.parse_args(argv)
     api = client.CoreV1Api(config.new_client_from_config(config_file=args.kubeconfig))
     t0 = time.monotonic()
     try:
-        apply(api, node=args.node)
+        apply(api, node=args.node, since=args.since)
     except TimeoutError as exc:
         print(f"[realnode] error: {exc}", file=sys.stderr)
         return 1
