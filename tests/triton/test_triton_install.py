@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -63,3 +64,16 @@ def test_the_stub_python_has_numpy_1_and_imports_only_light_modules(root: Path) 
     ).stdout.split()  # fmt: skip
     assert out[0].startswith("1."), out  # the 2.51.0 stub returns empty tensors under numpy 2
     assert out[1:] == ["[]"], out
+
+
+def test_the_triton_package_imports_neither_kopf_nor_kubernetes() -> None:
+    code = (
+        "import sys, falcon_operator.triton.server, falcon_operator.triton.install,"
+        " falcon_operator.triton.repository, falcon_operator.triton.simgpu,"
+        " falcon_operator.triton.onnxio;"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'kopf', 'kubernetes'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "[]"

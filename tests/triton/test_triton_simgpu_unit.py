@@ -70,6 +70,14 @@ def test_batches_of_two_instances_never_overlap_on_the_gpu(tmp_path: Path) -> No
     assert s3 == pytest.approx(e2 + 1.0)
 
 
+def test_without_a_writable_lock_file_an_instance_keeps_its_own_timeline(tmp_path: Path) -> None:
+    gpu = _gpu(tmp_path, '{"gputype": "T4"}')
+    gpu.lock_path = tmp_path / "missing-dir" / "gpu.lock"
+    t = gpu.batch_seconds(8)
+    assert gpu.reserve(8, arrival=5.0) == (5.0, pytest.approx(5.0 + t))
+    assert gpu.reserve(8, arrival=5.0)[0] == pytest.approx(5.0 + t)
+
+
 def test_io_entries_come_from_the_graph() -> None:
     inputs, outputs = io_entries(RESNET, max_batch_size=8)
     assert inputs == [{"name": "input", "data_type": "TYPE_FP32", "dims": [3, 64, 64]}]

@@ -5,7 +5,8 @@ A trial's configuration reaches the Triton process as ``FALCON_TRIAL_CONFIG`` (J
 ``n`` then occupies the GPU for ``FleetModel.batch_seconds(workload, slice, n, gpupower / 100)``
 times ``FALCON_TIME_SCALE`` (default 1). Every model instance of one server shares the GPU: a
 batch is reserved on one timeline kept in a lock file keyed by the server's process id, so two
-instances never overlap on it (the GPU executes one batch at a time). A model whose weights and
+instances never overlap on it (the GPU executes one batch at a time; without a writable temp
+dir each instance keeps its own timeline). A model whose weights and
 activations at ``max_batch_size`` exceed the slice's memory (or the MPS limit ``gpumem``, or
 ``CUDA_MPS_PINNED_DEVICE_MEM_LIMIT``) fails to load with "out of memory".
 
@@ -105,6 +106,7 @@ class SimulatedGpu:
         parent = Path(os.environ.get(LOCK_DIR_ENV) or tempfile.gettempdir())
         self.lock_path = lock_path or parent / f"falcon-simgpu-{os.getppid()}.lock"
         self._seconds: dict[int, float] = {}
+        self._local_busy = 0.0
 
     @classmethod
     def from_env(cls, workload: Workload, env: Mapping[str, str]) -> SimulatedGpu | None:
@@ -140,7 +142,12 @@ class SimulatedGpu:
         """Book the GPU for one batch from ``arrival`` (monotonic; default now): (start, end)."""
         seconds = self.batch_seconds(batch)
         now = time.monotonic() if arrival is None else arrival
-        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:  # no writable temp dir: this instance keeps its own timeline
+            start = max(now, self._local_busy)
+            self._local_busy = start + seconds
+            return start, start + seconds
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             data = os.pread(fd, 8, 0)
