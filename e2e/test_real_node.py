@@ -155,11 +155,10 @@ def test_imported_oci_archive_runs_as_a_pod(
     """Cluster.import_image: an OCI archive built here runs on real-0 by its normalised name."""
     rootfs = tmp_path / "rootfs"
     rootfs.mkdir()
+    src = REPO / "e2e" / "cluster" / "node" / "echo.c"
     subprocess.run(
-        ["gcc", "-static", "-Os", "-o", str(rootfs / "falcon-echo"),
-         str(REPO / "e2e" / "cluster" / "node" / "echo.c")],
-        check=True,
-    )  # fmt: skip
+        ["gcc", "-static", "-Os", "-o", str(rootfs / "falcon-echo"), str(src)], check=True
+    )
     name = f"docker.io/falcon/import-test:{uuid.uuid4().hex[:8]}"
     archive = tmp_path / "image.tar"
     build(rootfs, name=name, out=archive, entrypoint=["/falcon-echo"])

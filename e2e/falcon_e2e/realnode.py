@@ -18,7 +18,7 @@ import sys
 import time
 
 from kubernetes import client, config
-from kubernetes.client.rest import ApiException
+from kubernetes.client.exceptions import ApiException
 
 from falcon_e2e.nodepools import GPU_RESOURCE, GPU_TAINT, Gpu, Pool
 
@@ -53,17 +53,18 @@ def gpu_capacity() -> dict[str, str]:
 
 def _ready(node: client.V1Node, since: float) -> bool:
     """Ready, as reported by a kubelet heartbeat at or after ``since`` (a Unix time)."""
+    conditions = node.status.conditions if node.status else None
     return any(
         c.type == "Ready"
         and c.status == "True"
         and (c.last_heartbeat_time is None or c.last_heartbeat_time.timestamp() >= since)
-        for c in node.status.conditions or []
+        for c in conditions or []
     )
 
 
 def _has_gpu(node: client.V1Node) -> bool:
     want = gpu_capacity()
-    alloc = node.status.allocatable or {}
+    alloc = (node.status.allocatable if node.status else None) or {}
     return all(alloc.get(k) == v for k, v in want.items())
 
 
@@ -90,7 +91,8 @@ def apply(
         time.sleep(0.5)
     api.patch_node(node, {"metadata": {"labels": node_labels(node)}})
     taints = [
-        {"key": t.key, "value": t.value, "effect": t.effect} for t in current.spec.taints or []
+        {"key": t.key, "value": t.value, "effect": t.effect}
+        for t in (current.spec.taints if current.spec else None) or []
     ]
     missing = [t for t in TAINTS if not any(t["key"] == have["key"] for have in taints)]
     if missing:
@@ -108,7 +110,7 @@ def apply(
         if time.monotonic() > deadline:
             raise TimeoutError(
                 f"node {node} not Ready with {gpu_capacity()} after {timeout:.0f}s "
-                f"(allocatable {got.status.allocatable})"
+                f"(allocatable {got.status.allocatable if got.status else None})"
             )
         time.sleep(0.5)
 
@@ -119,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--node", default=NODE_NAME)
     ap.add_argument("--since", type=float, default=0.0, help="Unix time the kubelet started")
     args = ap.parse_args(argv)
-    api = client.CoreV1Api(config.new_client_from_config(config_file=args.kubeconfig))
+    api = client.CoreV1Api(
+        config.new_client_from_config(config_file=args.kubeconfig)  # type: ignore[no-untyped-call]
+    )
     t0 = time.monotonic()
     try:
         apply(api, node=args.node, since=args.since)
