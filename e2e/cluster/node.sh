@@ -280,11 +280,18 @@ kubelet_up() {
   local bin
   bin="$(kubelet_bin)"
   [[ -x "$bin" ]] || die "no kubelet at $bin; run e2e/cluster/build-tools.sh kubelet"
+  local ca
+  ca="$(sha256sum <"$CLUSTER_DIR/pki/ca.crt" | cut -c1-64)"
   if alive kubelet; then
-    log "kubelet already running (pid $(cat "$RUN/kubelet.pid"))"
-    return 0
+    if [[ "$(cat "$RUN/kubelet.ca" 2>/dev/null)" == "$ca" ]]; then
+      log "kubelet already running (pid $(cat "$RUN/kubelet.pid"))"
+      return 0
+    fi
+    log "the cluster was recreated (new CA): restarting the kubelet"
+    stop_pid kubelet
   fi
   kubelet_credentials
+  echo "$ca" >"$RUN/kubelet.ca"
   write_kubelet_conf
   mkdir -p "$KUBELET_DIR/root"
   log "starting kubelet $("$bin" --version | awk '{print $2}') as node $NODE_NAME ($NODE_IP:$KUBELET_PORT)"
