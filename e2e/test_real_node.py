@@ -174,3 +174,14 @@ def test_imported_oci_archive_runs_as_a_pod(
     assert done.status.phase == "Succeeded", done.status
     assert done.spec.node_name == NODE_NAME
     assert "falcon-echo done" in cluster.tool("kubectl", "logs", "-n", namespace, "imported")
+
+
+def test_node_up_fails_with_the_reason_without_cap_net_admin() -> None:
+    """Where the host cannot run the node, `node.sh up` says why (and changes nothing)."""
+    drop = ["setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin"]
+    node_sh = REPO / "e2e" / "cluster" / "node.sh"
+    proc = subprocess.run(
+        [*drop, str(node_sh), "up"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 1
+    assert "error: no CAP_NET_ADMIN: cannot create the pod bridge falcon0" in proc.stderr

@@ -64,6 +64,10 @@ install_packages() {
              openssl:openssl ip:iproute2; do
     command -v "${cmd%%:*}" >/dev/null || missing+=("${cmd#*:}")
   done
+  # gcc -static needs the static C library
+  if command -v gcc >/dev/null && [[ "$(gcc -print-file-name=libc.a)" == libc.a ]]; then
+    missing+=(libc6-dev)
+  fi
   for cmd in bridge host-local loopback; do
     [[ -x "$CNI_BIN/$cmd" ]] || missing+=(containernetworking-plugins)
   done
@@ -73,7 +77,8 @@ install_packages() {
   command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get to install them"
   log "installing ${missing[*]} (apt-get)"
   DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" libc6-dev
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" libc6-dev ||
+    die "apt-get install ${missing[*]} failed"
 }
 
 preflight() {
@@ -111,7 +116,8 @@ write_cni_conf() {
   mkdir -p "$NODE/cni/net.d" "$NODE/cni/ipam"
   # isGateway false: the plugin leaves the bridge's address (set above) and IP forwarding alone;
   # no routes: pods reach only the bridge subnet
-  cat >"$NODE/cni/net.d/10-$CNI_NET.conflist" <<EOF
+  local conf="$NODE/cni/net.d/10-$CNI_NET.conflist"
+  cat >"$conf.new" <<EOF
 {
   "cniVersion": "1.0.0",
   "name": "$CNI_NET",
@@ -134,6 +140,8 @@ write_cni_conf() {
   ]
 }
 EOF
+  # containerd watches the directory: replace the file in one step, and only if it changed
+  if cmp -s "$conf.new" "$conf"; then rm -f "$conf.new"; else mv -f "$conf.new" "$conf"; fi
 }
 
 # -- containerd ----------------------------------------------------------------------------------
