@@ -19,7 +19,8 @@ def root() -> Path:
     try:
         return require_root()
     except TritonError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    pytest.fail(message, pytrace=False)
 
 
 def test_server_root_is_complete_and_self_contained(root: Path) -> None:

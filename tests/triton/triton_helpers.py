@@ -36,7 +36,8 @@ def started(repository: Path, *, env: Mapping[str, str] | None = None) -> Triton
     try:
         return TritonServer(repository, env=env).start()
     except TritonError as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    pytest.fail(message, pytrace=False)
 
 
 def client(server: TritonServer) -> http.InferenceServerClient:
