@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo calibrate bench-operator perf-analyzer clean
+.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo calibrate bench-operator perf-analyzer bench-runner clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -42,8 +42,8 @@ triton: $(STAMP) ## install real Triton 2.51.0 (nvidia-pytriton wheel) + the sim
 	$(PY) -m falcon_operator.triton.install
 
 lint: $(STAMP) ## ruff
-	$(VENV)/bin/ruff check operator trial-runner tests e2e
-	$(VENV)/bin/ruff format --check operator trial-runner tests e2e
+	$(VENV)/bin/ruff check operator trial-runner tests e2e bench
+	$(VENV)/bin/ruff format --check operator trial-runner tests e2e bench
 
 typecheck: $(STAMP) ## mypy --strict on both packages
 	$(VENV)/bin/mypy
@@ -82,6 +82,9 @@ bench-operator: $(STAMP) cluster-tools ## 20 concurrent searches against one ope
 
 perf-analyzer: ## NVIDIA's perf_analyzer 2.41 into $(FALCON_CACHE)/perf_analyzer/ (for bench-runner)
 	@PY=$(PY) bench/perf-analyzer.sh >/dev/null
+
+bench-runner: $(STAMP) triton perf-analyzer ## falcon-trial vs perf_analyzer on one real Triton (bench/results/runner)
+	$(PY) bench/runner_vs_perf_analyzer.py --concurrency 1,4,16 --window-s 5 --out bench/results/runner
 
 include e2e/cluster/cluster.mk
 
