@@ -11,7 +11,7 @@ from triton_helpers import RESNET, VGG, reference, sample
 from falcon_operator.fleet.catalog import load_catalog
 from falcon_operator.fleet.performance import FleetModel
 from falcon_operator.fleet.workload import workload_from_onnx
-from falcon_operator.triton.onnxio import OnnxRunner, batch_size, io_entries
+from falcon_operator.triton.onnxio import OnnxIoError, OnnxRunner, batch_size, io_entries
 from falcon_operator.triton.simgpu import SimGpuError, SimulatedGpu, TrialConfig, mps_limit_gb
 
 
@@ -84,6 +84,15 @@ def test_io_entries_come_from_the_graph() -> None:
     assert outputs == [{"name": "logits", "data_type": "TYPE_FP32", "dims": [10]}]
     unbatched, _ = io_entries(RESNET, max_batch_size=0)
     assert unbatched[0]["dims"] == [-1, 3, 64, 64]
+
+
+def test_a_file_that_is_not_onnx_is_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "model.onnx"
+    bad.write_bytes(b"garbage")
+    with pytest.raises(OnnxIoError, match="not a readable ONNX model"):
+        io_entries(bad, max_batch_size=8)
+    with pytest.raises(OnnxIoError, match="onnxruntime cannot load it"):
+        OnnxRunner(bad)
 
 
 def test_one_run_for_a_batch_of_requests_splits_back_per_request() -> None:

@@ -69,7 +69,7 @@ def io_entries(
     """(inputs, outputs) of the model at ``path`` as Triton model-config entries."""
     try:
         model = onnx.load(str(path), load_external_data=False)
-    except (OSError, onnx.onnx_cpp2py_export.checker.ValidationError, ValueError) as exc:
+    except Exception as exc:  # OSError, and protobuf's DecodeError for a file that is not ONNX
         raise OnnxIoError(f"{path}: not a readable ONNX model: {exc}") from None
     weights = {i.name for i in model.graph.initializer}
     batching = max_batch_size > 0
