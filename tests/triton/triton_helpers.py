@@ -34,7 +34,8 @@ def trial_env(config: Mapping[str, Any], **extra: str) -> dict[str, str]:
 def started(repository: Path, *, env: Mapping[str, str] | None = None) -> TritonServer:
     """A running server on loopback; pytest.fail (not skip) when Triton is not installed."""
     try:
-        return TritonServer(repository, env=env).start()
+        log = repository.with_name(f"{repository.name}-tritonserver.log")  # in pytest's tmp
+        return TritonServer(repository, env=env, log_path=log).start()
     except TritonError as exc:
         message = str(exc)
     pytest.fail(message, pytrace=False)
