@@ -15,7 +15,14 @@ from pathlib import Path
 
 from falcon_e2e.cluster import REPO, Cluster, wait_for
 from falcon_e2e.nodepools import GPU_RESOURCE, GPU_TAINT, KWOK_ANNOTATION
-from falcon_e2e.realnode import NODE_NAME, POD_SUBNET, POOL, REAL_TAINT, node_labels
+from falcon_e2e.realnode import (
+    NODE_NAME,
+    POD_SUBNET,
+    POOL,
+    REAL_TAINT,
+    namespace_annotations,
+    node_labels,
+)
 from falcon_e2e.staticimage import build
 from kubernetes import client
 
@@ -174,6 +181,26 @@ def test_imported_oci_archive_runs_as_a_pod(
     assert done.status.phase == "Succeeded", done.status
     assert done.spec.node_name == NODE_NAME
     assert "falcon-echo done" in cluster.tool("kubectl", "logs", "-n", namespace, "imported")
+
+
+def test_namespace_default_toleration_lets_pods_without_tolerations_on(
+    cluster: Cluster, core: client.CoreV1Api, namespace: str
+) -> None:
+    """Pods made by others (the operator's trials) get onto real-0 by their namespace."""
+    core.patch_namespace(namespace, {"metadata": {"annotations": namespace_annotations()}})
+    pod = _echo_pod("plain", port=8082, requests=0)
+    pod.spec.tolerations = None
+    core.create_namespaced_pod(namespace, pod)
+
+    def finished() -> client.V1Pod | None:
+        got = core.read_namespaced_pod("plain", namespace)
+        return got if got.status.phase in ("Succeeded", "Failed") else None
+
+    done = wait_for(finished, timeout=60, interval=0.5, what="pod plain to complete")
+    assert done.status.phase == "Succeeded"
+    assert done.spec.node_name == NODE_NAME
+    tolerated = {t.key for t in done.spec.tolerations or []}
+    assert {GPU_TAINT["key"], REAL_TAINT["key"]} <= tolerated
 
 
 def test_node_up_fails_with_the_reason_without_cap_net_admin() -> None:

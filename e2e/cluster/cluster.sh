@@ -66,19 +66,34 @@ create() {
     --extra-args "kube-apiserver=kubelet-client-certificate=$CLUSTER_DIR/pki/admin.crt" \
     --extra-args "kube-apiserver=kubelet-client-key=$CLUSTER_DIR/pki/admin.key" \
     --timeout 5m --wait 2m
+  config_hash >"$CLUSTER_DIR/falcon-config.sha256"
+}
+
+# what a cluster is created from (kwokctl keeps its own copy): a cluster made from another
+# version of these is recreated by `up`, so nobody tests against a stale configuration
+config_hash() {
+  { cat "$HERE/kwok.yaml" "$HERE/stages.yaml"; declare -f create; } | sha256sum | cut -c1-64
+}
+
+recreate() {
+  PY="$PY" "$HERE/node.sh" down
+  kwokctl delete cluster --name "$CLUSTER" --kubeconfig "$KWOK_WORKDIR/unused-kubeconfig" || rm -rf "$CLUSTER_DIR"
+  create
 }
 
 up() {
   local t0=$SECONDS
   "$HERE/build-tools.sh"
-  if ready; then
+  if [[ -d "$CLUSTER_DIR" && "$(cat "$CLUSTER_DIR/falcon-config.sha256" 2>/dev/null)" != "$(config_hash)" ]]; then
+    log "cluster $CLUSTER was created from another kwok.yaml/stages.yaml/cluster.sh; recreating"
+    recreate
+  elif ready; then
     log "cluster $CLUSTER already running"
   elif [[ -d "$CLUSTER_DIR" ]]; then
     log "starting stopped cluster $CLUSTER"
     if ! { kwokctl start cluster --name "$CLUSTER" && wait_ready 120; }; then
       log "could not restart it; recreating"
-      kwokctl delete cluster --name "$CLUSTER" --kubeconfig "$KWOK_WORKDIR/unused-kubeconfig" || rm -rf "$CLUSTER_DIR"
-      create
+      recreate
     fi
   else
     create

@@ -14,6 +14,7 @@ is Ready with them.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 
@@ -35,6 +36,9 @@ POOL = Pool(
 #: only pods that tolerate this run on the real node (node.sh registers it with both taints)
 REAL_TAINT = {"key": "falcon.io/real-node", "value": "present", "effect": "NoSchedule"}
 TAINTS = [dict(GPU_TAINT), dict(REAL_TAINT)]
+#: a namespace with this annotation gets REAL_TAINT's toleration on all its pods (admission
+#: plugin PodTolerationRestriction): for pods made by others, e.g. the operator's trial pods
+DEFAULT_TOLERATIONS_ANNOTATION = "scheduler.alpha.kubernetes.io/defaultTolerations"
 #: the bridge subnet of the node's pods (e2e/cluster/node.sh)
 POD_SUBNET = "198.18.0.0/24"
 
@@ -44,6 +48,13 @@ def node_labels(node: str = NODE_NAME) -> dict[str, str]:
     labels = POOL.node_labels(node)
     labels.pop("type", None)
     return labels
+
+
+def namespace_annotations() -> dict[str, str]:
+    """Annotations that let every pod of a namespace onto the real node (it still has to be
+    selected, e.g. ``nodeSelector: {falcon.io/node-pool: real-t4}``)."""
+    toleration = {"key": REAL_TAINT["key"], "operator": "Exists", "effect": REAL_TAINT["effect"]}
+    return {DEFAULT_TOLERATIONS_ANNOTATION: json.dumps([toleration])}
 
 
 def gpu_capacity() -> dict[str, str]:
