@@ -20,6 +20,7 @@ from falcon_e2e.realnode import (
     POD_SUBNET,
     POOL,
     REAL_TAINT,
+    apiserver_env,
     namespace_annotations,
     node_labels,
 )
@@ -201,6 +202,45 @@ def test_namespace_default_toleration_lets_pods_without_tolerations_on(
     assert done.spec.node_name == NODE_NAME
     tolerated = {t.key for t in done.spec.tolerations or []}
     assert {GPU_TAINT["key"], REAL_TAINT["key"]} <= tolerated
+
+
+def test_host_network_pod_serves_on_the_host_and_gets_the_apiserver_address(
+    cluster: Cluster, core: client.CoreV1Api, namespace: str
+) -> None:
+    """How the operator runs on real-0: hostNetwork, apiserver address from apiserver_env."""
+    pod = _echo_pod("hostnet", port=18089, requests=1)
+    pod.spec.host_network = True
+    env = apiserver_env(cluster.kubeconfig)
+    pod.spec.containers[0].env = [client.V1EnvVar(name=k, value=v) for k, v in env.items()]
+    core.create_namespaced_pod(namespace, pod)
+
+    def running() -> client.V1Pod | None:
+        got = core.read_namespaced_pod("hostnet", namespace)
+        return got if got.status.phase == "Running" else None
+
+    got = wait_for(running, timeout=60, interval=0.5, what="pod hostnet Running")
+    assert got.spec.node_name == NODE_NAME
+    assert got.status.pod_ip == "198.18.1.1"  # a hostNetwork pod has the node's address
+    body = wait_for(
+        lambda: _get("http://127.0.0.1:18089/"), timeout=30, what="falcon-echo on 127.0.0.1"
+    )
+    assert body == "hello from falcon-echo 1\n"
+    assert env["KUBERNETES_SERVICE_HOST"] == "127.0.0.1"
+    port = env["KUBERNETES_SERVICE_PORT"]
+    assert f"server: https://127.0.0.1:{port}" in cluster.kubeconfig.read_text()
+    wait_for(
+        lambda: core.read_namespaced_pod("hostnet", namespace).status.phase == "Succeeded",
+        timeout=30,
+        what="pod hostnet to complete",
+    )
+
+
+def _get(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return str(resp.read().decode())
+    except OSError:
+        return None
 
 
 def test_node_up_fails_with_the_reason_without_cap_net_admin() -> None:

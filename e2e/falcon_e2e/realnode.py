@@ -17,7 +17,10 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
+from urllib.parse import urlsplit
 
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
@@ -55,6 +58,19 @@ def namespace_annotations() -> dict[str, str]:
     selected, e.g. ``nodeSelector: {falcon.io/node-pool: real-t4}``)."""
     toleration = {"key": REAL_TAINT["key"], "operator": "Exists", "effect": REAL_TAINT["effect"]}
     return {DEFAULT_TOLERATIONS_ANNOTATION: json.dumps([toleration])}
+
+
+def apiserver_env(kubeconfig: Path) -> dict[str, str]:
+    """Environment for a ``hostNetwork`` pod on real-0 (e.g. the operator) to reach the apiserver.
+
+    The ``kubernetes`` Service's ClusterIP (127.2.0.1) routes nowhere (no kube-proxy), so the
+    in-cluster config must be pointed at the apiserver's own address (127.0.0.1, which its
+    serving certificate names) through the variables it reads; a container's ``env`` wins over
+    the ones the kubelet injects.
+    """
+    doc = yaml.safe_load(kubeconfig.read_text())
+    url = urlsplit(doc["clusters"][0]["cluster"]["server"])
+    return {"KUBERNETES_SERVICE_HOST": str(url.hostname), "KUBERNETES_SERVICE_PORT": str(url.port)}
 
 
 def gpu_capacity() -> dict[str, str]:
