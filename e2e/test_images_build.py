@@ -9,9 +9,14 @@ missing tool or a failed build fails the test.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
+import os
 import re
 import shlex
+import stat
+import tarfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -24,7 +29,7 @@ import tritonclient.http as httpclient
 import yaml
 from images.build import archives
 from images.containerd import Containerd
-from images.oci import read_archive
+from images.oci import pack_layer, read_archive
 from images.specs import images
 
 from falcon_operator.triton.repository import write_trial_model
@@ -60,6 +65,40 @@ def final_stage(path: Path) -> list[tuple[str, str]]:
     ]
     last = max(i for i, ln in enumerate(lines) if ln.upper().startswith("FROM "))
     return [(ln.split(" ", 1)[0].upper(), ln.split(" ", 1)[1]) for ln in lines[last + 1 :]]
+
+
+def test_layers_are_reproducible_and_carry_overlay_whiteouts(tmp_path: Path) -> None:
+    """Sorted entries, hard links, empty dev/, overlay whiteouts become OCI ones, stable digests."""
+    tree = tmp_path / "upper"
+    (tree / "usr" / "bin").mkdir(parents=True)
+    (tree / "dev").mkdir()
+    (tree / "dev" / "null").write_text("not packed")
+    (tree / "usr" / "bin" / "b").write_text("tool")
+    os.link(tree / "usr" / "bin" / "b", tree / "usr" / "bin" / "a")
+    os.mknod(tree / "usr" / "gone", stat.S_IFCHR | 0o600, os.makedev(0, 0))
+    (tree / "etc").mkdir()
+    os.setxattr(tree / "etc", "trusted.overlay.opaque", b"y")
+    first = pack_layer(tree, tmp_path / "one.tar.gz")
+    second = pack_layer(tree, tmp_path / "two.tar.gz")
+    assert (first.digest, first.diff_id) == (second.digest, second.diff_id)
+    raw = gzip.decompress(first.path.read_bytes())
+    assert first.diff_id == f"sha256:{hashlib.sha256(raw).hexdigest()}"
+    assert first.size == first.path.stat().st_size
+    with tarfile.open(first.path) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        names = list(members)
+    assert names == [
+        "dev",
+        "etc",
+        "etc/.wh..wh..opq",
+        "usr",
+        "usr/bin",
+        "usr/bin/a",
+        "usr/bin/b",
+        "usr/.wh.gone",
+    ]
+    assert members["usr/bin/b"].islnk() and members["usr/bin/b"].linkname == "usr/bin/a"
+    assert {(m.uid, m.gid, m.uname) for m in members.values()} == {(0, 0, "")}
 
 
 def config_of(archive: Path) -> tuple[str, dict[str, Any]]:
