@@ -93,6 +93,12 @@ preflight() {
   [[ -d /sys/fs/cgroup/memory || -f /sys/fs/cgroup/cgroup.controllers ]] ||
     die "no memory cgroup under /sys/fs/cgroup: the kubelet cannot run containers"
   [[ -f "$ADMIN_KUBECONFIG" ]] || die "no cluster $CLUSTER ($ADMIN_KUBECONFIG); run cluster.sh up"
+  # 198.18.0.0/15 must be ours alone (some VPNs use it): no foreign route or address in it
+  local foreign
+  foreign="$(ip -4 route show | grep -E '^(blackhole )?198\.1[89]\.' |
+    grep -vE "dev $BRIDGE( |\$)|^blackhole $SAFETY_ROUTE" || true)"
+  foreign+="$(ip -4 -o addr show | awk -v b="$BRIDGE" '$2 != b && $4 ~ /^198\.1[89]\./' || true)"
+  [[ -z "$foreign" ]] || die "198.18.0.0/15 is already used on this host: $foreign"
 }
 
 # -- network -------------------------------------------------------------------------------------
