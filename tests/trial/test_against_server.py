@@ -204,9 +204,10 @@ def test_a_restarted_server_resets_its_counters_and_serves_the_runner_again(
     again.ports = srv.ports  # the same address, as a restarted container keeps its pod IP
     again.argv = command(again.root, srv.repository, srv.ports, models=(CAPPED.name,))
     with again:
+        restarted = scrape(srv.metrics_url)  # what a scrape right after the restart reads
         rc, second, _ = _run(srv.url, CAPPED.name, "--tolerance", "1.0", *FAST)
         after = scrape(srv.metrics_url)
+    m = measure_window(before, restarted, model=CAPPED.name, version="1")
+    assert m.counter_reset and "nv_inference_request_success" in m.resets
     assert rc == 0 and second["totals"]["requests"] > 0
     assert _count(after, "nv_inference_request_success") == second["totals"]["requests"]
-    m = measure_window(before, after, model=CAPPED.name, version="1")
-    assert m.counter_reset and "nv_inference_request_success" in m.resets
