@@ -36,6 +36,8 @@ from falcon_operator.triton.repository import write_trial_model
 from falcon_operator.triton.server import free_ports
 
 REPO = Path(__file__).resolve().parents[1]
+#: a trial's configuration as the operator gives it to Triton (the simulated GPU's input)
+TRIAL_CONFIG = {"gputype": "T4", "cpus": 4, "batchsize": 4, "gpupower": 100, "gpumem": 0.0}
 RESNET = REPO / "operator" / "falcon_operator" / "data" / "models" / "resnet-mini.onnx"
 DOCKERFILES = {
     "operator": REPO / "Dockerfile",
@@ -231,7 +233,7 @@ def _wait_ready(client: httpclient.InferenceServerClient, box: Containerd, cid: 
 def test_triton_image_serves_a_trial_model(
     built: dict[str, Path], containerd: Containerd, tmp_path: Path
 ) -> None:
-    """The pod's args start real Triton; the onnxruntime backend answers and counts."""
+    """The pod's args start real Triton; the simulated-GPU backend answers and counts."""
     name = images()["triton"].name
     containerd.load(built["triton"])
     repository = tmp_path / "models"
@@ -251,6 +253,7 @@ def test_triton_image_serves_a_trial_model(
         f"--metrics-port={ports.metrics}",
         "--exit-timeout-secs=1",
         mounts={repository: "/models"},
+        env={"FALCON_TRIAL_CONFIG": json.dumps(TRIAL_CONFIG)},
     )
     try:
         client = httpclient.InferenceServerClient(f"127.0.0.1:{ports.http}")
@@ -267,5 +270,6 @@ def test_triton_image_serves_a_trial_model(
         with urllib.request.urlopen(f"http://127.0.0.1:{ports.metrics}/metrics") as r:
             metrics = r.read().decode()
         assert 'nv_inference_request_success{model="resnet",version="1"} 1' in metrics
+        assert "resnet_0: simulated T4 at 100% power" in containerd.log(cid)
     finally:
         containerd.stop(cid)

@@ -101,16 +101,24 @@ class Containerd:
         flags = ["--rm", *(["--net-host"] if net_host else [])]
         return self.ctr("run", *flags, ref, cid, *args, check=False, timeout=timeout)
 
-    def start(self, ref: str, *args: str, mounts: dict[Path, str] | None = None) -> str:
+    def start(
+        self,
+        ref: str,
+        *args: str,
+        mounts: dict[Path, str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> str:
         """Start ``ref args`` in the background on the host network; return the container id.
 
-        ``mounts`` binds host folders read-only at container paths; output goes to
-        ``<temp>/<id>.log`` (:meth:`log`).
+        ``mounts`` binds host folders read-only at container paths, ``env`` adds environment
+        variables; output goes to ``<temp>/<id>.log`` (:meth:`log`).
         """
         cid = f"falcon-{time.monotonic_ns()}"
         flags = ["--detach", "--net-host", "--log-uri", f"file://{self.dir / cid}.log"]
         for src, dst in (mounts or {}).items():
             flags += ["--mount", f"type=bind,src={src},dst={dst},options=rbind:ro"]
+        for key, value in (env or {}).items():
+            flags += ["--env", f"{key}={value}"]
         self.ctr("run", *flags, ref, cid, *args)
         return cid
 
