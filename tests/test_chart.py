@@ -67,3 +67,14 @@ def test_rbac_has_no_wildcards() -> None:
         text = path.read_text()
         assert not re.search(r"""(verbs|resources|apiGroups):\s*\[[^\]]*["']?\*""", text), path
         assert not re.search(r"""^\s*-\s*["']?\*["']?\s*$""", text, re.M), path
+
+
+def test_init_container_images_default_to_the_operators() -> None:
+    from falcon_operator.trials.source import SourceImages
+
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    template = (CHART / "templates" / "deployment.yaml").read_text()
+    assert values["prepareImage"] == SourceImages().prepare
+    assert values["storageInitializerImage"] == SourceImages().storage_initializer
+    assert "--prepare-image={{ .Values.prepareImage }}" in template
+    assert "--storage-initializer-image={{ .Values.storageInitializerImage }}" in template

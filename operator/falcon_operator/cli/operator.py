@@ -18,6 +18,7 @@ from falcon_operator.reconcile.settings import ControllerSettings
 from falcon_operator.settings import OperatorSettings
 from falcon_operator.trials.manifest import TrialPodSettings
 from falcon_operator.trials.simulated import SimulationSettings
+from falcon_operator.trials.source import SourceImages
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -80,6 +81,18 @@ def add_run_arguments(r: argparse.ArgumentParser) -> None:
     )
     r.add_argument("--identity", default=None, help="this replica's name in the Lease")
     r.add_argument("--runner-image", default=TrialPodSettings().runner_image)
+    r.add_argument(
+        "--prepare-image",
+        default=SourceImages().prepare,
+        help="image of the trial pods' prepare-model init container; needs a POSIX shell "
+        f"(default {SourceImages().prepare})",
+    )
+    r.add_argument(
+        "--storage-initializer-image",
+        default=SourceImages().storage_initializer,
+        help="image that downloads s3://, gs:// and https:// models "
+        f"(default {SourceImages().storage_initializer})",
+    )
     r.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
 
 
@@ -96,7 +109,12 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
     controller = ControllerSettings(
         poll_s=args.poll_seconds,
         simulate=simulate,
-        pods=TrialPodSettings(runner_image=args.runner_image),
+        pods=TrialPodSettings(
+            runner_image=args.runner_image,
+            images=SourceImages(
+                storage_initializer=args.storage_initializer_image, prepare=args.prepare_image
+            ),
+        ),
     )
     return OperatorSettings(
         kubeconfig=args.kubeconfig,
