@@ -63,13 +63,17 @@ def test_saturated_throughput_is_the_capacity_and_every_request_is_counted(
     triton: TritonServer,
 ) -> None:
     before = scrape(triton.metrics_url)
-    rc, report, _ = _run(triton.url, CAPPED.name, "--concurrency", "8", "--tolerance", "0.2",
-                         *FAST)  # fmt: skip
+    # 2 s windows, a 30% tolerance and a 0.6 floor: with 1 s windows, 20% and 0.75 this failed
+    # once in four full runs on two cores shared with builds
+    rc, report, _ = _run(triton.url, CAPPED.name, "--concurrency", "8", "--warmup-s", "1",
+                         "--window-s", "2", "--max-windows", "8", "--tolerance", "0.3",
+                         "--quiet")  # fmt: skip
     after = scrape(triton.metrics_url)
-    assert rc == 0 and report["result"]["stable"] is True
+    assert rc == 0 and report["result"]["stable"] is True, report["result"]["windows"]
     # the capacity is a ceiling; Triton's and the stub's own overhead per execution, on two
-    # cores shared with the runner, keeps the server a little under it
-    assert 0.75 * CAPPED_RPS < report["result"]["throughput_rps"] <= 1.02 * CAPPED_RPS
+    # busy cores shared with the runner, keeps the server under it (one client at a time
+    # gets ~85 requests/s: 0.6 of the capacity is only reached by queueing on both instances)
+    assert 0.6 * CAPPED_RPS < report["result"]["throughput_rps"] <= 1.02 * CAPPED_RPS
     sent = report["totals"]["requests"]
     assert sent == report["totals"]["succeeded"] > 0
     m = measure_window(before, after, model=CAPPED.name, version="1")
