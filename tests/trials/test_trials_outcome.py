@@ -38,6 +38,8 @@ def test_ok_trial_records_the_runner_figures_and_triton_window() -> None:
     assert v.record.metrics["p99_ms"] == pytest.approx(20.0)
     assert v.record.objective == pytest.approx(200.0)
     assert v.record.metrics["avg_batch_size"] == pytest.approx(8.0)
+    # both request counts that were checked against each other are kept
+    assert v.record.metrics["runner_requests"] == 400 and v.record.metrics["triton_requests"] == 400
     assert "time_scale" not in v.record.metrics
 
 

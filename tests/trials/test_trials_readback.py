@@ -37,6 +37,55 @@ def _pod(status: dict[str, Any], **meta: Any) -> dict[str, Any]:
     return {"metadata": META | meta, "spec": {"nodeName": "t4-pl75-0"}, "status": status}
 
 
+def _finished_runner(*, triton_ready: bool, exit_code: int = 0) -> dict[str, Any]:
+    """A pod as the kubelet reports it once the runner container has exited and Triton runs."""
+    report = json.dumps({"status": "ok", "ready_wait_s": 4.5})
+    return {
+        "phase": "Running",
+        "podIP": "198.18.0.9",
+        "conditions": [
+            {"type": "PodScheduled", "status": "True"},
+            {
+                "type": "Ready",
+                "status": "False",
+                "reason": "ContainersNotReady",
+                "lastTransitionTime": "2026-01-01T00:01:00Z",
+            },
+        ],
+        "containerStatuses": [
+            {"name": "triton", "ready": triton_ready, "state": {"running": {}}},
+            {
+                "name": "trial-runner",
+                "ready": False,
+                "state": {
+                    "terminated": {
+                        "exitCode": exit_code,
+                        "reason": "Completed",
+                        "message": report,
+                        "startedAt": "2026-01-01T00:00:02Z",
+                        "finishedAt": "2026-01-01T00:01:00Z",
+                    }
+                },
+            },
+        ],
+    }
+
+
+def test_pod_whose_runner_finished_is_ready_while_triton_serves() -> None:
+    """Real kubelet: the Ready condition is False once the runner ended; the pod is reusable."""
+    view = read_pod(_pod(_finished_runner(triton_ready=True)))
+    assert view.state is PodState.READY and view.ip == "198.18.0.9"
+    assert view.runner_report is not None and json.loads(view.runner_report)["status"] == "ok"
+    # Triton got ready when the runner saw it ready: its start plus ready_wait_s
+    assert view.ready_at is not None and view.created_at is not None
+    assert (view.ready_at - view.created_at).total_seconds() == 6.5
+
+
+def test_pod_whose_runner_finished_and_triton_is_not_ready_is_starting() -> None:
+    view = read_pod(_pod(_finished_runner(triton_ready=False)))
+    assert view.state is PodState.STARTING
+
+
 def test_ready_pod() -> None:
     view = read_pod(
         _pod(

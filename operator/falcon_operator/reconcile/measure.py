@@ -3,8 +3,9 @@
 - simulated: let the trial's wall time pass while watching the pod (deleted or failed: a failed
   trial), then record what the simulated fleet measures for the configuration, exactly as
   ``falcon search`` does (trials/simulated.py); a reused pod is bookkeeping only.
-- live: Triton's metrics at readiness, the runner container's report (termination message),
-  Triton's metrics again; the two sources are checked against each other.
+- live: the runner container's report (termination message), and Triton's counters once the
+  runner has ended, counted from zero at the server's readiness (see ``server_start``); the two
+  sources are checked against each other.
 - reused: reload the model with the new batch size through Triton's repository API (refused
   when it does not fit: a failed, OOM trial), then drive the load in-process.
 """
@@ -14,9 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import UTC, datetime
 
 from falcon_operator.errors import MetricsError
-from falcon_operator.metrics import measure_window, metrics_url, scrape
+from falcon_operator.metrics import Snapshot, measure_window, metrics_url, scrape
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch
 from falcon_operator.reconcile.prepare import SearchContext
@@ -101,10 +103,6 @@ async def live(
 ) -> Verdict:
     """A real trial: the runner container drives the load; the operator reads both sources."""
     url = metrics_url(view.ip or "", port=METRICS_PORT)
-    try:
-        before = await asyncio.to_thread(scrape, url)
-    except MetricsError:
-        before = None
     deadline = time.monotonic() + settings.report_timeout_s
     while True:
         pod = await kube.get_pod(ctx.ref.namespace, view.name)
@@ -124,14 +122,12 @@ async def live(
         report = json.loads(current.runner_report)
     except ValueError:
         return failed(launch.config, "runner", "the trial runner's report is not JSON")
-    window = None
-    if before is not None:
-        try:
-            window = measure_window(
-                before, await asyncio.to_thread(scrape, url), model=ctx.resolved.spec.model.name
-            )
-        except MetricsError:
-            window = None
+    try:
+        after = await asyncio.to_thread(scrape, url)
+        before = server_start(current if current.ready_at else view, now=after.taken_at)
+        window = measure_window(before, after, model=ctx.resolved.spec.model.name)
+    except MetricsError:
+        window = None
     return judge(
         launch.config,
         report,
@@ -139,3 +135,18 @@ async def live(
         cost_per_hour=ctx.resolved.cost(launch.config),
         slo_p99_ms=ctx.resolved.spec.objective.slo_p99_ms,
     )
+
+
+def server_start(view: PodView, *, now: float, wall: datetime | None = None) -> Snapshot:
+    """Triton's counters when the trial pod's server got ready: none yet, at ``now`` minus its age.
+
+    A fresh trial pod's Triton loaded the model at start and serves only its runner, which sends
+    its first request the moment the server is ready -- earlier than the operator can see the
+    pod ready and scrape, so a scrape then would miss the warm-up's first requests. ``now`` is
+    a monotonic reading taken at ``wall`` (default: the current UTC time); the readiness time
+    is the pod's (``ready_at``, else its creation).
+    """
+    since = view.ready_at or view.created_at
+    wall = wall or datetime.now(UTC)
+    age = 0.0 if since is None else max(0.0, (wall - since).total_seconds())
+    return Snapshot(taken_at=now - age)

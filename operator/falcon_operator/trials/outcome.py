@@ -81,6 +81,9 @@ def judge(
             "stable": 1.0 if result.get("stable") else 0.0,
             "concurrency": float(result.get("concurrency") or 0),
             "triton_rps": None if window is None else window.request_rps,
+            # the two request counts that were checked against each other
+            "runner_requests": _number((report.get("totals") or {}).get("succeeded")),
+            "triton_requests": None if window is None else window.requests,
             "avg_batch_size": None if window is None else window.avg_batch_size,
             "gpu_utilization": None if window is None else window.gpu_utilization,
         }

@@ -2,7 +2,9 @@
 
 Works on the pod as a plain dict (the API's JSON). An unschedulable pod carries the scheduler's
 message; when every node was rejected for its labels or taints (not for busy resources), no
-pool can ever take it and the configuration is infeasible at once.
+pool can ever take it and the configuration is infeasible at once. A pod whose runner has
+finished while Triton still serves is ready (reusable), although the kubelet then reports its
+Ready condition False: a terminated container is never ready.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from falcon_operator.search.space import Config
 from falcon_operator.spec.constants import CONFIG_ANNOTATION, FAULT_LABEL, INDEX_ANNOTATION
-from falcon_operator.trials.manifest import RUNNER_CONTAINER
+from falcon_operator.trials.manifest import RUNNER_CONTAINER, TRITON_CONTAINER
 
 _NODES = re.compile(r"0/(?P<total>[0-9]+) nodes are available")
 _COUNTED = re.compile(r"(?P<n>[0-9]+) (?P<why>[^,.:]+)")
@@ -112,6 +114,25 @@ def _terminations(status: Mapping[str, Any]) -> tuple[Termination, ...]:
     return tuple(out)
 
 
+def _served_since(status: Mapping[str, Any]) -> tuple[bool, datetime | None]:
+    """Whether Triton is ready and the runner has ended; and since when Triton was ready.
+
+    The runner started with Triton and waited ``ready_wait_s`` (its report) for it to get ready;
+    the Ready condition's time is that of the runner's end by then.
+    """
+    statuses = {cs.get("name"): cs for cs in status.get("containerStatuses") or []}
+    triton, runner = statuses.get(TRITON_CONTAINER) or {}, statuses.get(RUNNER_CONTAINER) or {}
+    ended = (runner.get("state") or {}).get("terminated")
+    if not triton.get("ready") or not ended:
+        return False, None
+    started = _time(ended.get("startedAt"))
+    try:
+        wait = float(json.loads(str(ended.get("message") or "")).get("ready_wait_s") or 0.0)
+    except (ValueError, TypeError, AttributeError):
+        wait = 0.0
+    return True, None if started is None else started + timedelta(seconds=max(0.0, wait))
+
+
 def _state(pod: Mapping[str, Any]) -> tuple[PodState, str, datetime | None]:
     meta, status = pod.get("metadata") or {}, pod.get("status") or {}
     conditions = {c.get("type"): c for c in status.get("conditions") or []}
@@ -128,6 +149,9 @@ def _state(pod: Mapping[str, Any]) -> tuple[PodState, str, datetime | None]:
     ready = conditions.get("Ready") or {}
     if phase == "Running" and ready.get("status") == "True":
         return PodState.READY, "", _time(ready.get("lastTransitionTime"))
+    serving, since = _served_since(status)
+    if phase == "Running" and serving:
+        return PodState.READY, "", since
     if scheduled.get("status") == "True":
         return PodState.STARTING, "", None
     return PodState.PENDING, "", None
