@@ -55,6 +55,22 @@ def test_sources_that_disagree_fail_the_trial() -> None:
     assert "Triton counted 200" in v.record.reason
 
 
+@pytest.mark.parametrize(
+    ("triton", "ok"),
+    [(400.0, True), (399.0, False), (403.0, True), (404.0, False)],
+)
+def test_triton_counts_the_runners_successes_and_at_most_what_it_gave_up_on(
+    triton: float, ok: bool
+) -> None:
+    """400 succeeded, 1 failed at the client and 2 unfinished: Triton may have completed those."""
+    report = _report(succeeded=400)
+    report["totals"].update(failed=1, unfinished=2)
+    v = judge(CONFIG, report, _window(triton), cost_per_hour=0.5, slo_p99_ms=None)
+    assert (v.record.outcome is Outcome.OK) is ok, v.record.reason
+    if not ok:
+        assert v.failure == "measurement" and "3 it gave up on" in v.record.reason
+
+
 def test_runner_error_is_a_failed_trial() -> None:
     report = {"status": "error", "error": {"kind": "server-not-ready", "message": "no answer"}}
     v = judge(CONFIG, report, None, cost_per_hour=0.5, slo_p99_ms=None)

@@ -1,7 +1,7 @@
 """Turn what a trial measured into its record: two sources, checked against each other.
 
 The runner's report gives throughput and latency percentiles; Triton's counters over the same
-run must agree with the runner's request count, or the trial is failed ("measurement"). The
+run must agree with the runner's request counts, or the trial is failed ("measurement"). The
 objective is requests per second per dollar-hour. (Simulated trials have no runner report:
 their verdict comes from the simulated fleet, trials/simulated.py.)
 """
@@ -16,10 +16,6 @@ from typing import Any
 from falcon_operator.metrics import WindowMeasurement
 from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.search.space import Value
-
-#: the two request counts may differ by this fraction (plus a few requests) before a trial fails
-COUNT_TOLERANCE = 0.05
-COUNT_SLACK = 5
 
 
 @dataclass(frozen=True)
@@ -40,12 +36,24 @@ def _finite(values: Mapping[str, float | None]) -> dict[str, float]:
 
 
 def _cross_check(report: Mapping[str, Any], window: WindowMeasurement | None) -> str:
+    """Triton's successes against the runner's, or "" when they agree.
+
+    The window covers exactly the runner's requests (from zero at a fresh trial server's
+    readiness, or scraped right before and after an in-process run on a reused one), so Triton
+    counts every request the runner saw succeed, and more only for requests the runner gave up
+    on (failed at the client, or unfinished when it stopped) that the server still completed.
+    """
     if window is None:
         return ""
-    runner = float((report.get("totals") or {}).get("succeeded", 0))
+    totals = report.get("totals") or {}
+    ok = float(totals.get("succeeded", 0))
+    gave_up = float(totals.get("failed", 0)) + float(totals.get("unfinished", 0))
     triton = float(window.requests)
-    if abs(runner - triton) > COUNT_TOLERANCE * max(runner, triton) + COUNT_SLACK:
-        return f"Triton counted {triton:.0f} successful requests, the runner {runner:.0f}"
+    if not ok <= triton <= ok + gave_up:
+        return (
+            f"Triton counted {triton:.0f} successful requests, the runner {ok:.0f} "
+            f"(and {gave_up:.0f} it gave up on)"
+        )
     return ""
 
 
