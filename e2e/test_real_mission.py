@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,8 @@ from falcon_e2e.realnode import NODE_NAME, namespace_annotations
 from kubernetes import client
 
 CHART = REPO / "charts" / "falcon-operator"
-RELEASE = "fo-mission"
+#: unique per run: the chart's cluster-scoped objects are named after the release
+RELEASE = f"fo-mission-{uuid.uuid4().hex[:6]}"
 SERVICE_ACCOUNT = f"{RELEASE}-falcon-operator"
 SEARCH = "resnet-mini-real"
 BATCHES = [1, 4, 8]
@@ -218,9 +220,12 @@ def test_real_mission(
         with PodWatcher(core, namespace) as watcher:
             create_search(custom, namespace, search_body(model))
             wait_for(
-                lambda: f"{namespace}/{SEARCH}" in _operator_log(cluster, namespace, op),
+                lambda: (
+                    f"search {namespace}/{SEARCH}: TrialStarted"
+                    in _operator_log(cluster, namespace, op)
+                ),
                 timeout=60,
-                what="the operator's first log line about the search",
+                what="the operator's log line about the search's first trial",
             )
             obj = wait_search(custom, namespace, SEARCH, timeout=900)
             status = obj["status"]
@@ -254,9 +259,9 @@ def test_real_mission(
         pod = core.read_namespaced_pod(op, namespace)
         _check_operator_pod(pod, log_text)
         _check_operator_endpoints(chart_values)
-        lines = [ln for ln in log_text.splitlines() if "aiohttp.access" not in ln]
-        log("operator log (kubectl logs, probes' access lines left out), last lines:\n"
-            + "\n".join(lines[-12:]))  # fmt: skip
+        lines = [ln for ln in log_text.splitlines() if f"search {namespace}/{SEARCH}" in ln]
+        log("operator log lines about the search (kubectl logs):\n" + "\n".join(lines))
+        assert f"search {namespace}/{SEARCH}: PodReused: " in log_text
         assert f"search {namespace}/{SEARCH}: Succeeded" in log_text
         phases = [f"{t:6.1f}s {name}: {text}" for t, name, text in watcher.history]
         log("pod phases as they changed:\n" + "\n".join(phases))

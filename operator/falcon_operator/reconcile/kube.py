@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import socket
 from collections.abc import Callable, Mapping
@@ -24,6 +25,8 @@ from kubernetes.client.exceptions import ApiException
 from falcon_operator.errors import PermanentError, TransientError
 from falcon_operator.spec.constants import API_VERSION, FIELD_MANAGER, GROUP, KIND, PLURAL, VERSION
 from falcon_operator.trials.manifest import SearchRef
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Obj = dict[str, Any]
@@ -212,7 +215,10 @@ class Kube:
 
     # -- events ------------------------------------------------------------------------------------
     async def event(self, ref: SearchRef, type_: str, reason: str, message: str) -> None:
-        """Record an Event on the search (best effort: a lost event never fails a search)."""
+        """Record an Event on the search (best effort: a lost event never fails a search), and
+        log it: the operator's log tells a search's story without the API server."""
+        level = logging.WARNING if type_ == "Warning" else logging.INFO
+        log.log(level, "search %s/%s: %s: %s", ref.namespace, ref.name, reason, message)
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         body = {
             "metadata": {"generateName": f"{ref.name}.", "namespace": ref.namespace},
