@@ -1,9 +1,11 @@
 """The Helm chart charts/falcon-operator against the e2e cluster.
 
 ``helm lint --strict`` on several value sets; the rendered chart (CRDs included) passes
-``kubectl apply --dry-run=server``; and the operator runs a search to Succeeded with nothing
-but the chart's ServiceAccount and RBAC (a token of that ServiceAccount, output.mode Apply so
-that the Deployment permission is exercised too), while it is refused what it does not need.
+``kubectl apply --dry-run=server``; release names and overrides; ``helm install`` after
+``kubectl apply -f crds/`` leaves the CRD alone, a CRD the release installed stays managed;
+and the operator runs a search to Succeeded with nothing but the chart's ServiceAccount and
+RBAC (a token of that ServiceAccount, output.mode Apply so that the Deployment permission is
+exercised too), while it is refused what it does not need.
 """
 
 from __future__ import annotations
@@ -76,6 +78,70 @@ def test_crds_switches(cluster: Cluster) -> None:
     assert "CustomResourceDefinition" not in off
     loose = cluster.tool("helm", "template", "falcon", str(CHART), "--set", "crds.keep=false")
     assert "CustomResourceDefinition" in loose and "resource-policy" not in loose
+
+
+@pytest.mark.parametrize(
+    ("release", "values", "fullname"),
+    [
+        ("falcon", [], "falcon-operator"),  # the README's release
+        ("falcon-operator", [], "falcon-operator"),
+        ("ml", [], "ml-falcon-operator"),
+        ("ml", ["--set", "nameOverride=tuner"], "ml-tuner"),
+        ("ml", ["--set", "fullnameOverride=tuner"], "tuner"),
+    ],
+)
+def test_release_naming(cluster: Cluster, release: str, values: list[str], fullname: str) -> None:
+    rendered = cluster.tool("helm", "template", release, str(CHART), *values)
+    docs = [d for d in yaml.safe_load_all(rendered) if d]
+    (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+    assert deployment["metadata"]["name"] == fullname
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == fullname
+    names = {d["metadata"]["name"] for d in docs if d["kind"] != "CustomResourceDefinition"}
+    assert names == {fullname, f"{fullname}-discovery", f"{fullname}-leader-election",
+                     f"{fullname}-metrics"}  # fmt: skip
+
+
+def test_install_after_kubectl_apply_crds_leaves_the_crd_alone(
+    cluster: Cluster, namespace: str, crds: None
+) -> None:
+    """The README's order: ``kubectl apply -f crds/``, then ``helm install`` with the default
+    values. The release does not take the CRD over (Helm would refuse: invalid ownership
+    metadata); its NOTES say so, and ``helm uninstall`` leaves the CRD."""
+    crd = "crd/inferenceconfigsearches.autoconfig.falcon.io"
+    release = f"fo-{uuid.uuid4().hex[:6]}"
+    try:
+        out = cluster.tool("helm", "install", release, str(CHART), "-n", namespace,
+            "--set", f"watchNamespaces={{{namespace}}}")  # fmt: skip
+        assert "STATUS: deployed" in out
+        assert "already existed" in out and "kubectl apply -f crds/" in out
+        manifest = cluster.tool("helm", "get", "manifest", release, "-n", namespace)
+        assert "kind: Deployment" in manifest and "CustomResourceDefinition" not in manifest
+        live = yaml.safe_load(cluster.tool("kubectl", "get", crd, "-o", "yaml"))
+        assert "meta.helm.sh/release-name" not in (live["metadata"].get("annotations") or {})
+    finally:
+        cluster.tool("helm", "uninstall", release, "-n", namespace)
+        cluster.tool("kubectl", "delete", "clusterrole,clusterrolebinding", "-l",
+            f"app.kubernetes.io/instance={release}", "--ignore-not-found")  # fmt: skip
+    cluster.tool("kubectl", "get", crd)  # still there
+
+
+def test_a_crd_the_release_installed_stays_managed(
+    cluster: Cluster, namespace: str, crds: None
+) -> None:
+    """A CRD carrying this release's ownership annotations (the release installed it on a
+    fresh cluster) is rendered, so upgrades upgrade it; another release leaves it alone."""
+    crd = "crd/inferenceconfigsearches.autoconfig.falcon.io"
+    keys = ["meta.helm.sh/release-name", "meta.helm.sh/release-namespace"]
+    try:
+        cluster.tool("kubectl", "annotate", crd, "--overwrite",
+            f"{keys[0]}=falcon", f"{keys[1]}={namespace}")  # fmt: skip
+        for release, rendered in [("falcon", True), ("other", False)]:
+            out = cluster.tool(
+                "helm", "template", release, str(CHART), "-n", namespace, "--dry-run=server"
+            )
+            assert ("kind: CustomResourceDefinition" in out) is rendered, release
+    finally:
+        cluster.tool("kubectl", "annotate", crd, *(f"{k}-" for k in keys))
 
 
 def _token_kubeconfig(cluster: Cluster, namespace: str, sa: str, path: Path) -> Path:

@@ -78,3 +78,20 @@ def test_init_container_images_default_to_the_operators() -> None:
     assert values["storageInitializerImage"] == SourceImages().storage_initializer
     assert "--prepare-image={{ .Values.prepareImage }}" in template
     assert "--storage-initializer-image={{ .Values.storageInitializerImage }}" in template
+
+
+def test_notes_name_files_that_exist_from_the_repository_root() -> None:
+    notes = (CHART / "templates" / "NOTES.txt").read_text()
+    paths = re.findall(r"(?:=|-f )((?:operator|examples|crds)/[\w./-]*)", notes)
+    assert "operator/falcon_operator/data/models/resnet-mini.onnx" in paths
+    for path in paths:
+        assert (REPO / path).exists(), f"NOTES.txt names {path}, which does not exist"
+
+
+def test_name_overrides_are_values_and_used_by_every_name() -> None:
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert values["nameOverride"] == "" and values["fullnameOverride"] == ""
+    helpers = (CHART / "templates" / "_helpers.tpl").read_text()
+    assert ".Values.fullnameOverride" in helpers and ".Values.nameOverride" in helpers
+    for path in (CHART / "templates").glob("*.yaml"):
+        assert ".Chart.Name" not in path.read_text(), f"{path.name}: use falcon-operator.name"

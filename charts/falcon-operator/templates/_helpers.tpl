@@ -1,15 +1,28 @@
-{{/* The release's full name, at most 63 characters. */}}
+{{/* The chart's name: nameOverride or the chart name. */}}
+{{- define "falcon-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The release's full name, at most 63 characters: fullnameOverride; else the release name
+when it contains the chart's name (release falcon-operator: falcon-operator); else the chart's
+name when it begins with the release name and a dash (release falcon: falcon-operator); else
+<release>-<name>. */}}
 {{- define "falcon-operator.fullname" -}}
-{{- if contains .Chart.Name .Release.Name -}}
+{{- $name := include "falcon-operator.name" . -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else if contains $name .Release.Name -}}
 {{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else if hasPrefix (printf "%s-" .Release.Name) $name -}}
+{{- $name -}}
 {{- else -}}
-{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
 {{- end -}}
 
 {{/* Labels that select the operator pods. */}}
 {{- define "falcon-operator.selectorLabels" -}}
-app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/name: {{ include "falcon-operator.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
@@ -65,4 +78,18 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   resources: [deployments]
   verbs: [create, patch]
 {{- end }}
+{{- end -}}
+
+{{/* "true" when the release installs and upgrades the CRD named .name (.root: the top
+context): it does not exist yet, or this release installed it. Empty when it exists and
+something else manages it (kubectl apply -f crds/, a GitOps tool, another release): the
+release then leaves it alone instead of failing on Helm's ownership check. `helm template`
+and `helm lint` see no cluster, so they always render it. */}}
+{{- define "falcon-operator.ownsCrd" -}}
+{{- $live := lookup "apiextensions.k8s.io/v1" "CustomResourceDefinition" "" .name -}}
+{{- if not $live -}}
+true
+{{- else if and (eq (dig "metadata" "annotations" "meta.helm.sh/release-name" "" $live) .root.Release.Name) (eq (dig "metadata" "annotations" "meta.helm.sh/release-namespace" "" $live) .root.Release.Namespace) -}}
+true
+{{- end -}}
 {{- end -}}
