@@ -24,7 +24,7 @@ def test_budget_exhausted_succeeds_with_the_best() -> None:
     entries = [_entry(0), _entry(1), _entry(2, Outcome.INFEASIBLE, "unschedulable")]
     fin = plan.finish(BudgetSpec(max_trials=3), entries, running=0)
     assert fin == plan.Finish(
-        "Succeeded", "BudgetExhausted", "best of 3 trials: T4 20 requests/s per $/h"
+        "Succeeded", "BudgetExhausted", "best of 3 trials: T4 20 req/s per $/h"
     )
 
 
@@ -49,6 +49,24 @@ def test_no_feasible_configuration_fails() -> None:
     entries = [_entry(0, Outcome.INFEASIBLE, "unschedulable")]
     fin = plan.finish(BudgetSpec(max_trials=1), entries, running=0)
     assert fin is not None and fin.reason == "NoFeasibleConfiguration"
+    assert fin.message == "none of the 1 trials produced a measurement (1 infeasible, 0 failed)"
+
+
+def test_an_unmeetable_slo_says_so_with_the_lowest_p99_and_where() -> None:
+    def slo_break(index: int, p99: float) -> TrialEntry:
+        cfg = dict(BASE, cpus=index + 1)
+        reason = f"measured p99 {p99} ms breaks the 0.5 ms SLO"
+        metrics = {"p99_ms": p99, "rps": 100.0}
+        record = TrialRecord(cfg, Outcome.FAILED, reason=reason, metrics=metrics)
+        return TrialEntry(index, f"s-t{index:03d}", record, failure="slo")
+
+    entries = [slo_break(0, 2.1), slo_break(1, 1.6), _entry(2, Outcome.INFEASIBLE, "oom")]
+    fin = plan.finish(BudgetSpec(max_trials=3), entries, running=0, slo_p99_ms=0.5)
+    assert fin is not None and fin.reason == "NoFeasibleConfiguration"
+    assert fin.message == (
+        "no configuration meets the 0.5 ms p99 SLO: the lowest p99 measured is 1.6 ms "
+        "(s-t001, T4 b1 cpus=2 gpumem=0 gpupower=100) over 3 trials (1 infeasible, 2 failed)"
+    )
 
 
 def test_slots_and_indices() -> None:

@@ -39,7 +39,7 @@ def test_conditions_keep_their_transition_time_until_they_change() -> None:
 
 def test_progress_status() -> None:
     ok = TrialRecord(
-        CFG, Outcome.OK, 1234.5, metrics={"rps": 500.0, "p99_ms": 3.0, "cost_per_hour": 0.4}
+        CFG, Outcome.OK, 13467.6159, metrics={"rps": 500.0, "p99_ms": 3.0, "cost_per_hour": 0.4}
     )
     bad = TrialRecord(dict(CFG, batchsize=1), Outcome.FAILED, reason="OOMKilled")
     entries = [
@@ -67,7 +67,7 @@ def test_progress_status() -> None:
     assert status["best"] == {
         "trial": "s-t000",
         "config": CFG,
-        "objective": 1234.5,
+        "objective": 13468.0,  # four significant digits, as events print it (13468)
         "rps": 500.0,
         "p99Ms": 3.0,
         "costPerHour": 0.4,

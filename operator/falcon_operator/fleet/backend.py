@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 
 from falcon_operator.fleet.catalog import Catalog
 from falcon_operator.fleet.performance import FleetModel, Measurement, Workload
+from falcon_operator.report.numbers import slo_break
 from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.search.space import Knob, Space, Value
 
@@ -101,7 +102,7 @@ class FleetBackend:
         """The trial record of ``config`` (the expected measurement when not ``noisy``)."""
         m = self.measure(config, noisy=noisy)
         if m.feasible and self.slo_p99_ms is not None and m.p99_ms > self.slo_p99_ms:
-            reason = f"measured p99 {m.p99_ms:.1f} ms breaks the {self.slo_p99_ms:g} ms SLO"
+            reason = slo_break(m.p99_ms, self.slo_p99_ms)
             return TrialRecord(dict(config), Outcome.FAILED, reason=reason, metrics=m.metrics())
         if m.feasible:
             return TrialRecord(dict(config), Outcome.OK, m.rps_per_dollar, metrics=m.metrics())

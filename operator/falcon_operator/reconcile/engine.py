@@ -3,30 +3,42 @@
 Strategies are stateless (a suggestion is a pure function of space, knowledge, history,
 pending trials and seed), so the engine needs no state of its own: it is rebuilt from the
 recorded history whenever the operator restarts. Suggestion latency goes to the telemetry.
+The engine also explains its winner (``why``): Falcon's estimate for what it did not try,
+from the same knowledge (report/why.py).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
 from falcon_operator.knowledge.base import Knowledge
-from falcon_operator.search.falcon import FalconSettings
+from falcon_operator.report.why import explain
+from falcon_operator.search.falcon import FalconSettings, FalconStrategy
 from falcon_operator.search.records import TrialRecord
 from falcon_operator.search.registry import make_strategy
 from falcon_operator.search.space import Config, Value
 from falcon_operator.search.strategy import Strategy
 from falcon_operator.spec.resolve import ResolvedSearch
 
+log = logging.getLogger(__name__)
+
 
 class Engine:
     """Ask/tell over the recorded history (blocking: call from a worker thread)."""
 
     def __init__(
-        self, strategy: Strategy, *, observe: Callable[[float], None] | None = None
+        self,
+        strategy: Strategy,
+        *,
+        observe: Callable[[float], None] | None = None,
+        falcon: Callable[[], Strategy] | None = None,
     ) -> None:
         self.strategy = strategy
         self._observe = observe
+        #: builds Falcon's strategy over the same knowledge when ``strategy`` is another one
+        self._falcon = falcon
 
     def suggest(
         self, history: Sequence[TrialRecord], n: int, *, pending: Sequence[Mapping[str, Value]] = ()
@@ -43,6 +55,20 @@ class Engine:
         """The strategy's optional stop: no worthwhile improvement left."""
         return self.strategy.should_stop(history)
 
+    def why(self, history: Sequence[TrialRecord]) -> str:
+        """A short line on why the best trial won ("" when nothing succeeded or it cannot tell;
+        an explanation never fails a search)."""
+        strategy = self.strategy
+        if not isinstance(strategy, FalconStrategy) and self._falcon is not None:
+            strategy = self._falcon()
+        if not isinstance(strategy, FalconStrategy):
+            return ""
+        try:
+            return explain(strategy, history)
+        except Exception:  # best effort: the search's verdict stands without it
+            log.exception("cannot explain the best trial")
+            return ""
+
 
 def build_engine(
     rs: ResolvedSearch,
@@ -54,13 +80,16 @@ def build_engine(
     """The strategy named by ``spec.algorithm`` over the spec's space, priced by its prices."""
     algo = rs.spec.algorithm
     settings = FalconSettings(kop_threshold=algo.kop_threshold) if algo.kop_threshold else None
-    strategy = make_strategy(
-        algo.name,
-        rs.space,
-        knowledge,
-        profile=profile,
-        seed=algo.seed,
-        falcon_settings=settings,
-        cost=rs.cost_function(),
-    )
-    return Engine(strategy, observe=observe)
+
+    def strategy(name: str) -> Strategy:
+        return make_strategy(
+            name,
+            rs.space,
+            knowledge,
+            profile=profile,
+            seed=algo.seed,
+            falcon_settings=settings,
+            cost=rs.cost_function(),
+        )
+
+    return Engine(strategy(algo.name), observe=observe, falcon=lambda: strategy("falcon"))

@@ -7,6 +7,7 @@ it fails the search (reason OutputFailed) with the recommendation still in the s
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from falcon_operator.errors import FalconError
@@ -46,6 +47,11 @@ class Finisher:
             history_configmap=self.loop.store.name,
         )
         best = best_trial(records(entries))
+        why = ""
+        if best is not None and "best" in status:
+            why = await asyncio.to_thread(self.ctx.engine.why, records(entries))
+            if why:
+                status["best"]["why"] = why
         if fin.phase == "Succeeded" and best is not None:
             configmap, deployment = recommendation(rs, ref, best)
             status.update(recommendation=deployment, recommendedModelConfig=configmap)
@@ -79,4 +85,6 @@ class Finisher:
         )
         await self.loop.patch_status(status)
         event = ("Normal", "SearchSucceeded") if ok else ("Warning", "SearchFailed")
-        await self.kube.event(ref, *event, fin.message)
+        await self.kube.event(
+            ref, *event, f"{fin.message}; why: {why}" if ok and why else fin.message
+        )

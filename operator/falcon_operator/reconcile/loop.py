@@ -24,6 +24,7 @@ from falcon_operator.reconcile.settings import ControllerSettings
 from falcon_operator.reconcile.status import now_iso, progress_status, set_condition
 from falcon_operator.reconcile.store import HistoryStore
 from falcon_operator.reconcile.trial import TrialRunner
+from falcon_operator.report.numbers import objective
 from falcon_operator.trials.history import TrialEntry, records
 from falcon_operator.trials.naming import search_selector
 from falcon_operator.trials.readback import PodState, PodView, read_pod
@@ -102,7 +103,8 @@ class SearchLoop:
         ]
         recorded = {e.index for e in entries}
         self._adopt(views, recorded)
-        fin = plan.finish(rs.spec.budget, entries, running=len(self.active))
+        slo = rs.spec.objective.slo_p99_ms
+        fin = plan.finish(rs.spec.budget, entries, running=len(self.active), slo_p99_ms=slo)
         if fin is None:
             fin = await self._launch(entries, views, recorded)
         if fin is not None and fin.phase == "Failed":
@@ -128,7 +130,7 @@ class SearchLoop:
         self, entries: list[TrialEntry], views: list[PodView], recorded: set[int]
     ) -> plan.Finish | None:
         rs, engine = self.ctx.resolved, self.ctx.engine
-        budget = rs.spec.budget
+        budget, slo = rs.spec.budget, rs.spec.objective.slo_p99_ms
         n = plan.free_slots(budget, done=len(entries), running=len(self.active))
         if n == 0:
             return None
@@ -136,11 +138,15 @@ class SearchLoop:
         if rs.spec.algorithm.stop_on_convergence and await asyncio.to_thread(
             engine.converged, history
         ):
-            return plan.finish(budget, entries, running=len(self.active), converged=True)
+            return plan.finish(
+                budget, entries, running=len(self.active), converged=True, slo_p99_ms=slo
+            )
         pending = self.active.pending()
         suggestions = await asyncio.to_thread(engine.suggest, history, n, pending=pending)
         if not suggestions:
-            return plan.finish(budget, entries, running=len(self.active), exhausted=True)
+            return plan.finish(
+                budget, entries, running=len(self.active), exhausted=True, slo_p99_ms=slo
+            )
         used = recorded | self.active.indices() | {v.index for v in views if v.index is not None}
         busy = self.active.busy()
         idle = {
@@ -187,7 +193,7 @@ class SearchLoop:
         best = status.get("best")
         message = f"{counts.done}/{rs.spec.budget.max_trials} trials done, {counts.running} running"
         if best:
-            message += f"; best so far {best['gpu']}: {best['objective']:.4g} req/s per $/h"
+            message += f"; best so far {best['gpu']}: {objective(best['objective'])}"
         self.condition("SpecValid", True, "Valid", "the spec is valid")
         self.condition("Progressing", True, "TrialsRunning", message)
         status.update(

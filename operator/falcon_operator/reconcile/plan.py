@@ -11,6 +11,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from falcon_operator.report.messages import no_success
+from falcon_operator.report.numbers import objective
 from falcon_operator.search.records import Outcome, best_trial
 from falcon_operator.search.space import Config, Value
 from falcon_operator.spec.model import BudgetSpec
@@ -70,6 +72,7 @@ def finish(
     running: int,
     exhausted: bool = False,
     converged: bool = False,
+    slo_p99_ms: float | None = None,
 ) -> Finish | None:
     """The verdict when the search is over, else None (it also waits for running trials)."""
     c = count(entries, running)
@@ -91,19 +94,17 @@ def finish(
         if exhausted
         else "Converged"
     )
-    best = best_trial(records(entries))
+    ordered = sorted(entries, key=lambda e: e.index)
+    best = best_trial(records(ordered))
     if best is None:
-        return Finish(
-            "Failed",
-            "NoFeasibleConfiguration",
-            f"none of the {c.done} trials produced a measurement "
-            f"({c.infeasible} infeasible, {c.failed} failed)",
+        message = no_success(
+            records(ordered), slo_p99_ms=slo_p99_ms, labels=[e.name for e in ordered]
         )
+        return Finish("Failed", "NoFeasibleConfiguration", message)
     return Finish(
         "Succeeded",
         reason,
-        f"best of {c.done} trials: {best.config['gputype']} "
-        f"{best.objective:.4g} requests/s per $/h",
+        f"best of {c.done} trials: {best.config['gputype']} {objective(best.objective or 0.0)}",
     )
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from falcon_operator.reconcile.plan import Counts
+from falcon_operator.report.numbers import rounded
 from falcon_operator.search.records import best_trial
 from falcon_operator.trials.history import TrialEntry, records
 
@@ -80,12 +81,12 @@ def trial_summary(entry: TrialEntry) -> Obj:
         "finishedAt": entry.finished_at,
     }
     if r.objective is not None:
-        out["objective"] = round(r.objective, 4)
+        out["objective"] = rounded(r.objective)
     if r.reason:
         out["reason"] = r.reason[:300]
     for key, name in (("rps", "rps"), ("p99_ms", "p99Ms"), ("cost_per_hour", "costPerHour")):
         if key in m:
-            out[name] = round(m[key], 4)
+            out[name] = rounded(m[key])
     return out
 
 
@@ -98,10 +99,10 @@ def best_summary(entries: Sequence[TrialEntry]) -> Obj | None:
     return {
         "trial": name,
         "config": dict(best.config),
-        "objective": round(best.objective, 4),
-        "rps": round(m.get("rps", 0.0), 3),
-        "p99Ms": round(m.get("p99_ms", 0.0), 3),
-        "costPerHour": round(m.get("cost_per_hour", 0.0), 4),
+        "objective": rounded(best.objective),
+        "rps": rounded(m.get("rps", 0.0)),
+        "p99Ms": rounded(m.get("p99_ms", 0.0)),
+        "costPerHour": rounded(m.get("cost_per_hour", 0.0)),
         "gpu": str(best.config["gputype"]),
     }
 

@@ -21,6 +21,7 @@ from falcon_operator.reconcile.prepare import SearchContext
 from falcon_operator.reconcile.settings import ControllerSettings
 from falcon_operator.reconcile.status import now_iso
 from falcon_operator.reconcile.store import HistoryStore
+from falcon_operator.report.numbers import objective, plain
 from falcon_operator.trials.history import TrialEntry
 from falcon_operator.trials.manifest import trial_pod
 from falcon_operator.trials.outcome import Verdict, failed
@@ -56,6 +57,8 @@ class TrialRunner:
         self, kube: Kube, ctx: SearchContext, settings: ControllerSettings, store: HistoryStore
     ) -> None:
         self.kube, self.ctx, self.settings, self.store = kube, ctx, settings, store
+        #: seconds each pod this runner created took from creation to ready, as it watched
+        self.startup_s: dict[str, float] = {}
 
     async def run(self, launch: Launch, *, reused_view: PodView | None = None) -> TrialEntry:
         """Run ``launch`` and record it; returns the recorded entry."""
@@ -83,12 +86,12 @@ class TrialRunner:
 
     async def _event(self, entry: TrialEntry) -> None:
         r, ref = entry.record, self.ctx.ref
-        where = f" on reused pod {entry.pod} (saved {entry.saved_s:.1f} s)" if entry.reused else ""
+        where = f" on reused pod {entry.pod}" if entry.reused else ""
         if r.ok:
             m = r.metrics
             msg = (
-                f"trial {entry.name}{where}: {m.get('rps', 0):.1f} req/s, p99 "
-                f"{m.get('p99_ms', 0):.2f} ms, {r.objective:.4g} req/s per $/h"
+                f"trial {entry.name}{where}: {plain(m.get('rps', 0))} req/s, p99 "
+                f"{plain(m.get('p99_ms', 0))} ms, {objective(r.objective or 0.0)}"
             )
             await self.kube.event(ref, "Normal", "TrialFinished", msg)
         else:
@@ -108,10 +111,13 @@ class TrialRunner:
             settings=self.settings.pods,
             fault=fault,
         )
+        created = time.monotonic()
         if await self.kube.create_pod(ns, body):
             cfg = " ".join(f"{k}={v}" for k, v in launch.config.items())
             await self.kube.event(ctx.ref, "Normal", "TrialStarted", f"trial {launch.name}: {cfg}")
         view, verdict = await self._wait_ready(launch)
+        if verdict is None:
+            self.startup_s[launch.name] = time.monotonic() - created
         if verdict is not None:
             return Ran(verdict, launch.name, (view.node or "") if view else "")
         assert view is not None
@@ -121,22 +127,29 @@ class TrialRunner:
             verdict = await measure.live(self.kube, ctx, launch, view, self.settings)
         return Ran(verdict, launch.name, view.node or "")
 
-    async def _reuse(self, launch: Launch, view: PodView) -> Ran:
-        saved = 0.0
+    def saved_seconds(self, view: PodView) -> float:
+        """What reusing ``view`` saves: the start-up its fresh trial waited for (creation to
+        ready as this runner watched it; after a restart, the pod's own timestamps)."""
+        if view.name in self.startup_s:
+            return self.startup_s[view.name]
         if view.created_at is not None and view.ready_at is not None:
-            saved = max(0.0, (view.ready_at - view.created_at).total_seconds())
-        if self.ctx.sim is not None:  # bookkeeping: nothing to reload on a KWOK pod
-            verdict = await measure.simulated(self.kube, self.ctx, launch, view, self.settings)
-        else:
-            verdict = await measure.reused(self.ctx, launch, view)
+            return max(0.0, (view.ready_at - view.created_at).total_seconds())
+        return 0.0
+
+    async def _reuse(self, launch: Launch, view: PodView) -> Ran:
+        saved = self.saved_seconds(view)
         telemetry.pod_reuse_saved(saved)
         await self.kube.event(
             self.ctx.ref,
             "Normal",
             "PodReused",
             f"trial {launch.name} reuses pod {view.name} "
-            f"(batch size {launch.config['batchsize']}; saved {saved:.1f} s)",
+            f"(batch size {launch.config['batchsize']}; saves its {plain(saved)} s start-up)",
         )
+        if self.ctx.sim is not None:  # bookkeeping: nothing to reload on a KWOK pod
+            verdict = await measure.simulated(self.kube, self.ctx, launch, view, self.settings)
+        else:
+            verdict = await measure.reused(self.ctx, launch, view)
         return Ran(verdict, view.name, view.node or "", saved)
 
     async def _wait_ready(self, launch: Launch) -> tuple[PodView | None, Verdict | None]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from falcon_operator.metrics import WindowMeasurement
+from falcon_operator.report.numbers import slo_break
 from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.search.space import Value
 
@@ -104,7 +105,7 @@ def judge(
             "runner",
         )
     if slo_p99_ms is not None and not p99_ms <= slo_p99_ms:
-        reason = f"measured p99 {p99_ms:.1f} ms breaks the {slo_p99_ms:g} ms SLO"
+        reason = slo_break(p99_ms, slo_p99_ms)
         return Verdict(
             TrialRecord(dict(config), Outcome.FAILED, reason=reason, metrics=metrics), "slo"
         )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from falcon_operator.fleet.backend import FleetBackend
 from falcon_operator.fleet.catalog import Catalog, load_catalog
 from falcon_operator.fleet.performance import FleetModel, Measurement, Workload
+from falcon_operator.report.numbers import slo_break
 from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.search.space import Value
 from falcon_operator.spec.model import BudgetSpec
@@ -49,7 +50,7 @@ def simulated_verdict(
     metrics = {k: v for k, v in m.metrics().items() if math.isfinite(v)}
     metrics["cost_per_hour"] = cost_per_hour
     if slo_p99_ms is not None and not m.p99_ms <= slo_p99_ms:
-        reason = f"measured p99 {m.p99_ms:.1f} ms breaks the {slo_p99_ms:g} ms SLO"
+        reason = slo_break(m.p99_ms, slo_p99_ms)
         return Verdict(
             TrialRecord(dict(config), Outcome.FAILED, reason=reason, metrics=metrics), "slo"
         )
