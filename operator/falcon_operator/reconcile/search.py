@@ -24,6 +24,8 @@ from falcon_operator.trials.naming import search_selector
 
 log = logging.getLogger(__name__)
 TERMINAL = ("Succeeded", "Failed")
+#: the first status of a new search, written before the model is read
+PREPARING = {"phase": "Pending", "message": "preparing: reading and analysing the model"}
 
 
 def search_ref(body: Mapping[str, Any]) -> SearchRef:
@@ -80,6 +82,10 @@ async def run_search(
     if status.get("phase") in TERMINAL:
         telemetry.set_phase(ref.namespace, ref.name, str(status["phase"]))
         return None
+    if not status.get("phase"):
+        # a new search: say Pending at once (reading and analysing the model takes seconds)
+        await kube.patch_search_status(ref.namespace, ref.name, PREPARING)
+        telemetry.set_phase(ref.namespace, ref.name, "Pending")
     try:
         ctx = await prepare(kube, settings, ref, body, observe=telemetry.suggestion_took)
     except (SpecError, PermanentError, DataError) as exc:
