@@ -26,9 +26,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv and install the project with dev tools
 
+# the demo's GPUs: those of the tour's test cluster (e2e/cluster/nodepools.yaml), so that its
+# recommendation names a GPU the tour can schedule; without --gpus, `falcon search` considers
+# the whole catalog (A10G and L4 too)
+DEMO_GPUS := T4,V100,M60,K80,A100,H100
+
 demo: $(STAMP) ## the main job on the embedded default: search the simulated fleet for a shipped ONNX model
 	$(FALCON) analyze operator/falcon_operator/data/models/vgg-plain.onnx
-	$(FALCON) search operator/falcon_operator/data/models/vgg-plain.onnx --slo-p99-ms 50 --trials 12 --seed 0
+	$(FALCON) search operator/falcon_operator/data/models/vgg-plain.onnx --slo-p99-ms 50 --trials 12 --seed 0 \
+	    --gpus $(DEMO_GPUS)
 
 demo-replay: $(STAMP) ## replay a Falcon search against a recorded table of the paper's data
 	$(FALCON) replay --target bert-large --trials 15 --seed 0

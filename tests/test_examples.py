@@ -46,3 +46,12 @@ def test_the_check_sees_a_pair_without_nodes() -> None:
     products = {(p["gpu"]["product"], p.get("powerLimit")) for p in _pools()}
     assert ("Tesla-T4", 75) in products
     assert ("Tesla-V100-SXM2-16GB", 75) not in products
+
+
+def test_the_demo_searches_the_gpus_of_the_tour_cluster() -> None:
+    makefile = (REPO / "Makefile").read_text()
+    (line,) = [x for x in makefile.splitlines() if x.startswith("DEMO_GPUS :=")]
+    demo = line.split(":=")[1].strip().split(",")
+    catalog = load_catalog()
+    assert {catalog.slice(g).gpu.product for g in demo} == {p["gpu"]["product"] for p in _pools()}
+    assert "--gpus $(DEMO_GPUS)" in makefile
