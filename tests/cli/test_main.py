@@ -153,7 +153,8 @@ def test_search_writes_a_recommendation(
     assert text.count("trial ") == 4 and "recommendation" in text
     assert "knowledge: 9 source models profiled on the fleet" in text and "built in" in text
     docs = list(__import__("yaml").safe_load_all(out.read_text()))
-    assert docs[1]["kind"] == "Deployment" and docs[1]["metadata"]["name"] == "net"
+    assert [d["kind"] for d in docs] == ["ConfigMap", "ConfigMap", "Deployment"]
+    assert docs[2]["metadata"]["name"] == "net"  # the model ConfigMap, its config, the Deployment
     assert main(argv) == 0  # the second search reuses the knowledge built by the first
     again = capsys.readouterr().out
     assert "(cached)" in again

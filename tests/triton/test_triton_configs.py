@@ -18,7 +18,7 @@ from triton_helpers import RESNET, VGG, client, infer, reference, sample
 
 from falcon_operator.cli import export
 from falcon_operator.fleet.catalog import load_catalog
-from falcon_operator.recommend.deployment import model_config as recommended_pbtxt
+from falcon_operator.recommend.serving import model_config as recommended_pbtxt
 from falcon_operator.reconcile.output import recommendation
 from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.spec import ResolvedSearch, parse_spec, resolve

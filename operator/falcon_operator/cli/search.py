@@ -10,23 +10,23 @@ from __future__ import annotations
 import argparse
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
 from falcon_operator.cli import args as argtypes
 from falcon_operator.fleet.backend import FleetBackend, fleet_space
-from falcon_operator.fleet.catalog import default_catalog_path, load_catalog
+from falcon_operator.fleet.catalog import Catalog, default_catalog_path, load_catalog
 from falcon_operator.fleet.knowledge import cached_fleet_knowledge
 from falcon_operator.fleet.performance import FleetModel
 from falcon_operator.fleet.workload import workload_from_onnx
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
-from falcon_operator.recommend.deployment import (
-    DeploymentOptions,
-    recommendation_manifests,
-    to_yaml,
-)
+from falcon_operator.recommend.deployment import DeploymentOptions, to_yaml
 from falcon_operator.search.records import TrialRecord, best_trial
 from falcon_operator.search.registry import METHODS, make_strategy
+
+if TYPE_CHECKING:
+    from falcon_operator.recommend.source import ModelSource
 
 console = Console()
 
@@ -67,6 +67,27 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=Path("falcon-recommendation.yaml"),
         help="where to write the manifests (default falcon-recommendation.yaml)",
     )
+    s.add_argument(
+        "--model-uri",
+        metavar="URI",
+        default=None,
+        help="where the Deployment fetches the model: s3://, gs://, https:// or "
+        "pvc://CLAIM/PATH (default: a ConfigMap written into --output, see --model-configmap)",
+    )
+    s.add_argument(
+        "--model-configmap",
+        metavar="NAME[:KEY]",
+        default=None,
+        help="a ConfigMap you create with the model file under KEY (default key model.onnx); "
+        "without this and --model-uri, the ConfigMap NAME-onnx is written into --output "
+        "(models up to 1 MiB)",
+    )
+    s.add_argument(
+        "--model-secret",
+        metavar="SECRET",
+        default=None,
+        help="Secret with the credentials the --model-uri download needs (default: none)",
+    )
 
 
 def _describe(record: TrialRecord) -> str:
@@ -79,10 +100,40 @@ def _describe(record: TrialRecord) -> str:
     return f"{record.outcome.value}: {record.reason}"
 
 
+def _write(args: argparse.Namespace, best: TrialRecord, catalog: Catalog, name: str,
+           source: ModelSource) -> None:  # fmt: skip
+    """Write the Deployment that serves the model (the operator's builder) and say how to apply."""
+    from falcon_operator.recommend.serving import recommendation_manifests
+
+    options = DeploymentOptions(name=name, namespace=args.namespace)
+    manifests = recommendation_manifests(
+        best.config, catalog, source.model, options, objective=best.objective
+    )
+    if source.configmap is not None:
+        manifests.insert(0, source.configmap)
+    header = (
+        f"# falcon search {args.model.name}: {dict(best.config)}\n"
+        f"# apply: kubectl apply --server-side -f {args.output}\n"
+    )
+    args.output.write_text(header + to_yaml(manifests))
+
+
 def run(args: argparse.Namespace) -> int:
     """Search the simulated fleet for ``args.model`` and write the recommendation."""
+    from falcon_operator.recommend.source import k8s_name, model_source
+
     catalog = load_catalog(args.catalog)
     workload, profile = workload_from_onnx(args.model)
+    name = args.name or k8s_name(profile.model)
+    source = model_source(
+        args.model,
+        profile.model,
+        name=name,
+        namespace=args.namespace,
+        uri=args.model_uri,
+        configmap=args.model_configmap,
+        secret=args.model_secret,
+    )
     space = fleet_space(catalog, gpus=args.gpus, mig=not args.no_mig)
     backend = FleetBackend(
         workload, FleetModel(catalog), slo_p99_ms=args.slo_p99_ms, seed=args.seed
@@ -131,15 +182,12 @@ def run(args: argparse.Namespace) -> int:
             "[red]no configuration ran: widen the space, relax the SLO or add trials[/red]"
         )
         return 1
-    options = DeploymentOptions(
-        name=args.name or profile.model, model_name=profile.model, namespace=args.namespace
-    )
-    manifests = recommendation_manifests(best.config, catalog, options, objective=best.objective)
-    args.output.write_text(to_yaml(manifests))
+    _write(args, best, catalog, name, source)
     failed = sum(not t.ok for t in history)
     console.print(
         f"[bold green]recommendation[/bold green]: {dict(best.config)}\n"
         f"  {_describe(best)}; {failed} of {len(history)} trials failed or were infeasible\n"
-        f"  wrote {args.output}"
+        f"  wrote {args.output}: apply with kubectl apply --server-side -f {args.output}"
+        + (f"\n  model: {source.todo}" if source.todo else "")
     )
     return 0

@@ -1,17 +1,18 @@
-"""The recommended Triton Deployment (and its model config) for one configuration.
+"""The pieces of the recommended Deployment that do not depend on the model: placement, resources.
 
 The Deployment schedules onto the right GPU pool through GPU Feature Discovery labels
 (``nvidia.com/gpu.product``) and the power-limit pool label, asks for a whole GPU
-(``nvidia.com/gpu``) or a MIG slice (``nvidia.com/mig-<profile>``), caps GPU memory through
-MPS (``CUDA_MPS_PINNED_DEVICE_MEM_LIMIT``) when the configuration limits it, and ships the
-Triton model configuration (``max_batch_size``, dynamic batching) in a ConfigMap.
+(``nvidia.com/gpu``) or a MIG slice (``nvidia.com/mig-<profile>``) and caps GPU memory through
+MPS (``CUDA_MPS_PINNED_DEVICE_MEM_LIMIT``) when the configuration limits it. The whole
+Deployment, model included, is built by :mod:`falcon_operator.recommend.serving` (the one builder
+of ``falcon search`` and the operator); this module stays free of heavy imports so that
+``falcon export`` and the spec can use :func:`to_yaml` and :data:`TRITON_IMAGE` cheaply.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -21,122 +22,53 @@ from falcon_operator.search.space import Value
 
 TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.08-py3"
 POWER_LABEL = "autoconfig.falcon.io/gpu-power-limit"
+PRODUCT_LABEL = "nvidia.com/gpu.product"
 
 
 @dataclass(frozen=True)
 class DeploymentOptions:
-    """What the recommended Deployment is called and how it gets its model."""
+    """What the recommended Deployment is called, where it goes, and its extra labels."""
 
     name: str
-    model_name: str
     namespace: str = "default"
     replicas: int = 1
-    image: str = TRITON_IMAGE
-    model_repository: str = "/models"
     host_memory: str = "4Gi"
+    #: added to the labels of every object and of the pod template (the builder's own win)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    #: None: the GPU type's product label; the power-limit label is always added
+    node_selector: Mapping[str, str] | None = None
 
 
-def model_config(model_name: str, batch: int) -> str:
-    """Triton's config.pbtxt for the chosen batch size (dynamic batching on)."""
-    return (
-        f'name: "{model_name}"\nplatform: "onnxruntime_onnx"\nmax_batch_size: {batch}\n'
-        f"dynamic_batching {{ max_queue_delay_microseconds: 2000 }}\n"
-    )
-
-
-def recommendation_manifests(
-    config: Mapping[str, Value],
-    catalog: Catalog,
-    options: DeploymentOptions,
-    *,
-    objective: float | None = None,
-) -> list[dict[str, Any]]:
-    """A ConfigMap with the Triton model config and the Deployment, as plain dicts."""
+def resources(config: Mapping[str, Value], catalog: Catalog, host_memory: str) -> dict[str, Any]:
+    """Requests = limits: the configuration's CPU cores, host memory and GPU or MIG slice."""
     sl = catalog.slice(str(config["gputype"]))
-    batch = int(config["batchsize"])
-    labels = {
-        "app.kubernetes.io/name": options.name,
-        "app.kubernetes.io/managed-by": "falcon-operator",
-    }
-    gpu_resource = f"nvidia.com/mig-{sl.profile}" if sl.profile else "nvidia.com/gpu"
+    gpu = f"nvidia.com/mig-{sl.profile}" if sl.profile else "nvidia.com/gpu"
     cpus = str(config["cpus"])
-    resources = {
-        "requests": {"cpu": cpus, "memory": options.host_memory, gpu_resource: "1"},
-        "limits": {"cpu": cpus, "memory": options.host_memory, gpu_resource: "1"},
+    return {
+        "requests": {"cpu": cpus, "memory": host_memory, gpu: "1"},
+        "limits": {"cpu": cpus, "memory": host_memory, gpu: "1"},
     }
-    env = [{"name": "FALCON_MAX_BATCH_SIZE", "value": str(batch)}]
+
+
+def node_selector(
+    config: Mapping[str, Value], catalog: Catalog, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """``base`` (default: the GPU product label) plus the power-limit pool label."""
+    selector = dict(base) if base is not None else {}
+    if base is None:
+        selector[PRODUCT_LABEL] = catalog.slice(str(config["gputype"])).gpu.product
+    if "gpupower" in config:
+        selector[POWER_LABEL] = str(config["gpupower"])
+    return selector
+
+
+def triton_env(config: Mapping[str, Value]) -> list[dict[str, str]]:
+    """The batch size, and the MPS memory cap when the configuration limits GPU memory."""
+    env = [{"name": "FALCON_MAX_BATCH_SIZE", "value": str(int(config["batchsize"]))}]
     gpumem = float(config.get("gpumem", 0.0))
     if gpumem > 0:
         env.append({"name": "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "value": f"0={gpumem:g}G"})
-    selector = {"nvidia.com/gpu.product": sl.gpu.product}
-    if "gpupower" in config:
-        selector[POWER_LABEL] = str(config["gpupower"])
-    annotations = {"autoconfig.falcon.io/configuration": json.dumps(dict(config), sort_keys=True)}
-    if objective is not None:
-        annotations["autoconfig.falcon.io/objective"] = f"{objective:.6g}"
-    configmap = {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": {
-            "name": f"{options.name}-model-config",
-            "namespace": options.namespace,
-            "labels": labels,
-        },
-        "data": {"config.pbtxt": model_config(options.model_name, batch)},
-    }
-    container = {
-        "name": "triton",
-        "image": options.image,
-        "args": ["tritonserver", f"--model-repository={options.model_repository}"],
-        "env": env,
-        "ports": [
-            {"name": "http", "containerPort": 8000},
-            {"name": "grpc", "containerPort": 8001},
-            {"name": "metrics", "containerPort": 8002},
-        ],
-        "resources": resources,
-        "readinessProbe": {"httpGet": {"path": "/v2/health/ready", "port": "http"}},
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "allowPrivilegeEscalation": False,
-        },
-        "volumeMounts": [
-            {
-                "name": "model-config",
-                "mountPath": f"{options.model_repository}/{options.model_name}/config.pbtxt",
-                "subPath": "config.pbtxt",
-            }
-        ],
-    }
-    deployment = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {
-            "name": options.name,
-            "namespace": options.namespace,
-            "labels": labels,
-            "annotations": annotations,
-        },
-        "spec": {
-            "replicas": options.replicas,
-            "selector": {"matchLabels": {"app.kubernetes.io/name": options.name}},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "nodeSelector": selector,
-                    "containers": [container],
-                    "volumes": [
-                        {
-                            "name": "model-config",
-                            "configMap": {"name": f"{options.name}-model-config"},
-                        }
-                    ],
-                },
-            },
-        },
-    }
-    return [configmap, deployment]
+    return env
 
 
 class _Dumper(yaml.SafeDumper):
