@@ -16,10 +16,11 @@ from falcon_operator.search.baselines import (
     TransferPriorStrategy,
 )
 from falcon_operator.search.falcon import FalconSettings, FalconStrategy
+from falcon_operator.search.methods import METHODS
 from falcon_operator.search.space import Space
 from falcon_operator.search.strategy import Strategy
 
-METHODS = ("falcon", "random", "gp-bo", "transfer-prior", "morphling")
+__all__ = ["METHODS", "make_strategy"]
 
 
 def make_strategy(

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from falcon_operator.errors import SpecError
-from falcon_operator.search.registry import METHODS
+from falcon_operator.search.methods import METHODS
 from falcon_operator.spec import fields as f
 from falcon_operator.spec.model import (
     METRICS,
