@@ -58,6 +58,12 @@ def test_a_new_search_is_pending_before_its_model_is_read(monkeypatch: pytest.Mo
     assert kube.patches[-1]["phase"] == "Failed"  # prepare's error still ends the search
 
 
-def test_a_search_with_a_phase_is_not_set_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    _, seen = _run(dict(BODY, status={"phase": "Running"}), monkeypatch)
+def test_the_crds_default_status_counts_as_new(monkeypatch: pytest.MonkeyPatch) -> None:
+    default = {"phase": "Pending", "message": "waiting for the operator"}
+    kube, seen = _run(dict(BODY, status=default), monkeypatch)
+    assert seen == [["Pending"]] and kube.patches[0]["message"].startswith("preparing")
+
+
+def test_a_search_the_operator_has_seen_is_not_set_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    _, seen = _run(dict(BODY, status={"phase": "Running", "observedGeneration": 1}), monkeypatch)
     assert seen == [[]]

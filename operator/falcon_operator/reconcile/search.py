@@ -82,8 +82,10 @@ async def run_search(
     if status.get("phase") in TERMINAL:
         telemetry.set_phase(ref.namespace, ref.name, str(status["phase"]))
         return None
-    if not status.get("phase"):
-        # a new search: say Pending at once (reading and analysing the model takes seconds)
+    if "observedGeneration" not in status:
+        # a new search (its status at most the CRD's default, Pending / waiting for the
+        # operator): say Pending, preparing, at once (reading and analysing the model takes
+        # seconds)
         await kube.patch_search_status(ref.namespace, ref.name, PREPARING)
         telemetry.set_phase(ref.namespace, ref.name, "Pending")
     try:
