@@ -114,6 +114,7 @@ def _write(args: argparse.Namespace, best: TrialRecord, catalog: Catalog, name: 
     header = (
         f"# falcon search {args.model.name}: {dict(best.config)}\n"
         f"# apply: kubectl apply --server-side -f {args.output}\n"
+        + (f"# model: {source.todo}\n" if source.todo else "")
     )
     args.output.write_text(header + to_yaml(manifests))
 
