@@ -55,13 +55,18 @@ class Engine:
         """The strategy's optional stop: no worthwhile improvement left."""
         return self.strategy.should_stop(history)
 
-    def why(self, history: Sequence[TrialRecord]) -> str:
-        """A short line on why the best trial won ("" when nothing succeeded or it cannot tell;
-        an explanation never fails a search)."""
+    def falcon_strategy(self) -> FalconStrategy | None:
+        """Falcon's strategy over the search's knowledge (the search's own when it is Falcon)."""
         strategy = self.strategy
         if not isinstance(strategy, FalconStrategy) and self._falcon is not None:
             strategy = self._falcon()
-        if not isinstance(strategy, FalconStrategy):
+        return strategy if isinstance(strategy, FalconStrategy) else None
+
+    def why(self, history: Sequence[TrialRecord]) -> str:
+        """A short line on why the best trial won ("" when nothing succeeded or it cannot tell;
+        an explanation never fails a search)."""
+        strategy = self.falcon_strategy()
+        if strategy is None:
             return ""
         try:
             return explain(strategy, history)

@@ -150,7 +150,8 @@ def why_line(
                 others[v] = max(others.get(v, 0.0), r.objective)
         if others:
             v, y = max(others.items(), key=lambda kv: kv[1])
-            parts.append(f"next {knob} {v} measured {_ratio_text(y / best.objective)} of it")
+            what = "GPU type" if knob == "gputype" else knob
+            parts.append(f"next best {what} {v} measured {_ratio_text(y / best.objective)} of it")
         mine = [s for s in skips if s.knob == knob]
         est = sorted((s for s in mine if s.ratio is not None), key=lambda s: -(s.ratio or 0))
         if est:

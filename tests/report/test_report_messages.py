@@ -1,0 +1,43 @@
+"""A search that found nothing says why, truthfully."""
+
+from __future__ import annotations
+
+from falcon_operator.report.messages import no_success, short_config
+from falcon_operator.search.records import Outcome, TrialRecord
+
+
+def _slo(gpu: str, p99: float) -> TrialRecord:
+    return TrialRecord(
+        {"gputype": gpu, "batchsize": 4, "cpus": 2, "gpumem": 4.0},
+        Outcome.FAILED,
+        reason=f"measured p99 {p99} ms breaks the 0.5 ms SLO",
+        metrics={"p99_ms": p99, "rps": 10.0},
+    )
+
+
+def test_an_unmeetable_slo_names_the_lowest_p99_and_where() -> None:
+    history = [_slo("T4", 2.1), _slo("V100", 1.6), TrialRecord({"gputype": "A100"},
+               Outcome.INFEASIBLE, reason="unschedulable")]  # fmt: skip
+    assert no_success(history, slo_p99_ms=0.5) == (
+        "no configuration meets the 0.5 ms p99 SLO: the lowest p99 measured is 1.6 ms "
+        "(trial 2, V100 b4 cpus=2 gpumem=4) over 3 trials (1 infeasible, 2 failed)"
+    )
+
+
+def test_close_values_get_the_digits_that_tell_them_apart() -> None:
+    message = no_success([_slo("T4", 0.50004)], slo_p99_ms=0.5, labels=["s-t000"])
+    assert "the lowest p99 measured is 0.50004 ms (s-t000, T4 b4" in message
+    assert message.startswith("no configuration meets the 0.5 ms p99 SLO")
+
+
+def test_nothing_measured_says_so() -> None:
+    crash = TrialRecord({"gputype": "T4"}, Outcome.FAILED, reason="crash")
+    assert no_success([crash], slo_p99_ms=0.5) == (
+        "none of the 1 trials produced a measurement (0 infeasible, 1 failed)"
+    )
+    assert no_success([], slo_p99_ms=None) == "no trial ran"
+
+
+def test_short_config_puts_gpu_and_batch_first() -> None:
+    cfg = {"batchsize": 16, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"}
+    assert short_config(cfg) == "T4 b16 cpus=4 gpumem=0 gpupower=100"
