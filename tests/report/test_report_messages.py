@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from falcon_operator.report.messages import no_success, short_config
 from falcon_operator.search.records import Outcome, TrialRecord
+from falcon_operator.search.space import Value
 
 
 def _slo(gpu: str, p99: float) -> TrialRecord:
@@ -39,5 +40,7 @@ def test_nothing_measured_says_so() -> None:
 
 
 def test_short_config_puts_gpu_and_batch_first() -> None:
-    cfg = {"batchsize": 16, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"}
+    cfg: dict[str, Value] = {
+        "batchsize": 16, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"
+    }  # fmt: skip
     assert short_config(cfg) == "T4 b16 cpus=4 gpumem=0 gpupower=100"
