@@ -219,3 +219,73 @@ def test_export_prints_the_manifests(
     _serve(monkeypatch, finished_search(recommendation=None, phase="Running"))
     assert main(["export", "resnet-mini", "-n", "ml", "--kubeconfig", cfg]) == 2
     assert "has not finished yet" in _one_line_error(capsys)
+
+
+def test_output_writes_the_file_and_format_picks_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _serve(monkeypatch, finished_search())
+    cfg, out = str(_kubeconfig(tmp_path)), tmp_path / "rec.json"
+    argv = ["export", "resnet-mini", "-n", "ml", "--kubeconfig", cfg]
+    assert main([*argv, "--format", "json", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == f"wrote {out}\n"
+    assert [i["kind"] for i in json.loads(out.read_text())["items"]] == ["ConfigMap", "Deployment"]
+    assert main([*argv, "--output", str(out)]) == 0  # yaml by default, replacing the file
+    assert out.read_text().startswith("# recommendation of InferenceConfigSearch ml/")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kubeconfig", "rec.json"]
+
+
+def test_a_failed_export_leaves_no_file_and_keeps_an_old_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _serve(monkeypatch, finished_search(recommendation=None, phase="Running"))
+    cfg, out = str(_kubeconfig(tmp_path)), tmp_path / "rec.yaml"
+    assert main(["export", "resnet-mini", "--kubeconfig", cfg, "-o", str(out)]) == 2
+    assert "has not finished yet" in _one_line_error(capsys)
+    assert not out.exists()
+    out.write_text("old\n")
+    assert main(["export", "resnet-mini", "--kubeconfig", cfg, "-o", str(out)]) == 2
+    _one_line_error(capsys)
+    assert out.read_text() == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kubeconfig", "rec.yaml"]
+
+
+def test_an_unwritable_output_is_a_one_line_error_and_leaves_no_temporary_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _serve(monkeypatch, finished_search())
+    cfg = str(_kubeconfig(tmp_path))
+    missing = tmp_path / "nope" / "rec.yaml"
+    assert main(["export", "resnet-mini", "--kubeconfig", cfg, "-o", str(missing)]) == 2
+    assert "folder" in _one_line_error(capsys) and not missing.parent.exists()
+
+    def full(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", full)
+    out = tmp_path / "rec.yaml"
+    assert main(["export", "resnet-mini", "--kubeconfig", cfg, "-o", str(out)]) == 2
+    assert _one_line_error(capsys).endswith("rec.yaml: cannot write: No space left on device")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kubeconfig"]
+
+
+def test_the_old_format_spelling_still_works_with_a_note(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _serve(monkeypatch, finished_search())
+    _kubeconfig(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "resnet-mini", "-o", "json", "--kubeconfig", "kubeconfig"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["kind"] == "List"
+    assert "now means --format json" in captured.err
+    assert not (tmp_path / "json").exists()
+    assert main(["export", "resnet-mini", "-o", "./json", "--kubeconfig", "kubeconfig"]) == 0
+    assert (tmp_path / "json").read_text().startswith("# recommendation")
+
+
+def test_the_exported_kind_is_the_crd_kind() -> None:
+    from falcon_operator.spec.constants import KIND
+
+    assert export.KIND == KIND

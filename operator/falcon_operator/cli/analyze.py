@@ -10,26 +10,36 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table as RichTable
-
-from falcon_operator.analysis import ModelProfile, analyze
 from falcon_operator.cli import args as argtypes
+from falcon_operator.cli.help import SubParsers, add_command
+
+if TYPE_CHECKING:  # the command's own imports wait until it runs (fast --help)
+    from rich.table import Table as RichTable
+
+    from falcon_operator.analysis import ModelProfile
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
     """Register ``analyze`` on the ``falcon`` sub-command parsers."""
-    a = subparsers.add_parser("analyze", help="operator profile and KOPs of an ONNX model")
+    a = add_command(
+        subparsers,
+        "analyze",
+        "operator profile and KOPs of an ONNX model",
+        "Print, per operator of MODEL.onnx, the node count, FLOPs, bytes moved, estimated share\n"
+        "of GPU time and whether it is a key operator (KOP); then the operators the shipped\n"
+        "knowledge base has never seen and what they are counted as. Runs offline.",
+    )
     a.add_argument("model", type=Path, metavar="MODEL.onnx", help="the ONNX model file")
     a.add_argument(
-        "--batch-size", type=argtypes.positive, default=1, help="batch size for a dynamic batch (1)"
+        "--batch-size", type=argtypes.positive, default=1, help="batch size for a dynamic batch"
     )
     a.add_argument(
         "--kop-threshold",
         type=argtypes.fraction,
         default=0.8,
-        help="cumulative time share the key operators cover (default 0.8)",
+        help="cumulative time share the key operators cover",
     )
     a.add_argument("--json", action="store_true", help="print the profile as JSON")
 
@@ -42,6 +52,8 @@ def _si(value: float, unit: str) -> str:
 
 
 def _table(profile: ModelProfile) -> RichTable:
+    from rich.table import Table as RichTable
+
     title = (
         f"{profile.model} at batch {profile.batch_size}: {_si(profile.total_flops, 'FLOP')}, "
         f"{_si(profile.total_bytes, 'B')} moved, ~{profile.est_time * 1e3:.3f} ms on "
@@ -68,6 +80,9 @@ def _table(profile: ModelProfile) -> RichTable:
 
 def run(args: argparse.Namespace) -> int:
     """Analyse ``args.model`` against the shipped knowledge base's operators."""
+    from rich.console import Console
+
+    from falcon_operator.analysis import analyze
     from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
 
     known = FalconDataset(default_data_dir()).knowledge().operators

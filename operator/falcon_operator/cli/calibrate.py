@@ -12,22 +12,26 @@ import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.table import Table as RichTable
-
+from falcon_operator.cli.help import SubParsers, add_command
 from falcon_operator.errors import DataError
-from falcon_operator.fleet.calibration import calibrate
-from falcon_operator.fleet.calibration_report import CalibrationReport
-from falcon_operator.fleet.catalog import load_catalog
-from falcon_operator.fleet.performance import FleetModel
-from falcon_operator.fleet.timings import default_timings_path, load_timings
+
+if TYPE_CHECKING:  # the command's own imports wait until it runs (fast --help)
+    from rich.table import Table as RichTable
+
+    from falcon_operator.fleet.calibration_report import CalibrationReport
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
     """Register ``calibrate`` on the ``falcon`` sub-command parsers."""
-    c = subparsers.add_parser(
-        "calibrate", help="fit of the fleet's per-operator GPU speed ratios to measured timings"
+    c = add_command(
+        subparsers,
+        "calibrate",
+        "fit of the fleet's per-operator GPU speed ratios to measured timings",
+        "Compare each operator's measured time ratios between GPUs (the Falcon authors'\n"
+        "operator_timings.csv, not shipped) with the simulated fleet's, print a table and a\n"
+        "summary, and optionally write the report as JSON and Markdown.",
     )
     c.add_argument(
         "--timings",
@@ -35,8 +39,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=None,
         help="operator_timings.csv (default: $FALCON_DATA/operators/…, else the shared data)",
     )
-    c.add_argument("--reference", default="V100", help="GPU the ratios are relative to (V100)")
-    c.add_argument("--catalog", type=Path, default=None, help="GPU catalog TOML (default: shipped)")
+    c.add_argument("--reference", default="V100", help="GPU the ratios are relative to")
+    c.add_argument(
+        "--catalog", type=Path, default=None, help="GPU catalog TOML (default: the shipped one)"
+    )
     c.add_argument("--json", type=Path, default=None, metavar="OUT", help="write the report JSON")
     c.add_argument(
         "--markdown", type=Path, default=None, metavar="OUT", help="write the report Markdown"
@@ -44,6 +50,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def _rich(report: CalibrationReport) -> RichTable:
+    from rich.table import Table as RichTable
+
     table = RichTable(
         title=f"Time ratio to {report.reference} per operator: measured vs fleet model "
         "(error = ln(predicted / measured))"
@@ -75,6 +83,13 @@ def _rich(report: CalibrationReport) -> RichTable:
 
 def run(args: argparse.Namespace) -> int:
     """Calibrate, print the table and summary, write ``--json`` / ``--markdown``."""
+    from rich.console import Console
+
+    from falcon_operator.fleet.calibration import calibrate
+    from falcon_operator.fleet.catalog import load_catalog
+    from falcon_operator.fleet.performance import FleetModel
+    from falcon_operator.fleet.timings import default_timings_path, load_timings
+
     path = args.timings or default_timings_path()
     report = calibrate(
         load_timings(path), FleetModel(load_catalog(args.catalog)), reference=args.reference

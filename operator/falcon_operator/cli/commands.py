@@ -1,4 +1,9 @@
-"""What each ``falcon`` sub-command does, on parsed arguments. Output goes through rich."""
+"""What ``falcon kb build``, ``replay`` and ``bench`` do, on parsed arguments (through rich).
+
+Imported only when one of them runs (``falcon --help`` never loads it). Long loops count their
+steps through :class:`~falcon_operator.cli.progress.Steps`: a bar with the time left on a
+terminal, plain lines in a pipe or a log.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from falcon_operator.backends.table import TableOracle
@@ -15,20 +19,21 @@ from falcon_operator.bench.fleet import FleetBenchSettings, write_fleet_dataset
 from falcon_operator.bench.latency import large_space, time_suggestions
 from falcon_operator.bench.report import write_report
 from falcon_operator.bench.runner import Job, JobResult, run_jobs
+from falcon_operator.cli.progress import Steps
 from falcon_operator.errors import DataError
 from falcon_operator.fleet.catalog import load_catalog
-from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings, curve_shapes
+from falcon_operator.knowledge.base import (
+    Knowledge,
+    KnowledgeSettings,
+    build_knowledge,
+    curve_shapes,
+)
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
-from falcon_operator.knowledge.tables import read_table
+from falcon_operator.knowledge.tables import Table, read_table
 from falcon_operator.search.records import TrialRecord, best_trial
 from falcon_operator.search.registry import make_strategy
 
 console = Console(stderr=False)
-
-
-def _progress() -> Progress:
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    return Progress(*columns, TimeElapsedColumn(), console=console)
 
 
 def _dataset(path: Path | None) -> FalconDataset:
@@ -38,8 +43,20 @@ def _dataset(path: Path | None) -> FalconDataset:
 def kb_build(args: argparse.Namespace) -> int:
     ds = _dataset(args.data)
     settings = KnowledgeSettings(kop_threshold=args.kop_threshold, pca_cutoff=args.pca_cutoff)
-    kb = ds.knowledge(sources=args.sources, settings=settings)
-    kb.save(args.out)
+    paths = ds.table_paths("sources", args.sources)
+    # as FalconDataset.knowledge, one step per table, then the curves, the build, the file
+    with Steps(console, "reading source tables", len(paths) + 3) as steps:
+        tables: list[Table] = []
+        for path in paths:
+            tables.append(read_table(path, space=tables[0].space if tables else None))
+            steps.advance(description=f"read {path.name}")
+        profiles = {t.name: p for t in tables if (p := ds.profile(t.name))}
+        curves = ds.curves()
+        steps.advance(description="classifying and pruning the curves")
+        kb = build_knowledge(curves=curves, sources=tables, profiles=profiles, settings=settings)
+        steps.advance(description=f"writing {args.out}")
+        kb.save(args.out)
+        steps.advance()
     shapes = curve_shapes(kb)
     table = RichTable(title=f"KOP resource curves kept ({len(kb.curves)}; pruned {len(kb.pruned)})")
     for col in ("operator", "pair", "shape"):
@@ -72,11 +89,10 @@ def replay(args: argparse.Namespace) -> int:
     rows = RichTable(title="trials")
     for col in ("#", *target.space.names, target.objective_name, "best so far"):
         rows.add_column(col, justify="right")
-    with _progress() as bar:
-        task = bar.add_task("searching", total=args.trials)
+    with Steps(console, "searching", args.trials, unit="trials") as bar:
         for n in range(1, args.trials + 1):
             if args.stop_early and strategy.should_stop(history):
-                bar.console.print(f"stopping after {n - 1} trials: no worthwhile improvement left")
+                bar.print(f"stopping after {n - 1} trials: no worthwhile improvement left")
                 break
             suggestion = strategy.suggest(history, 1)
             if not suggestion:
@@ -87,7 +103,7 @@ def replay(args: argparse.Namespace) -> int:
             value = (
                 f"{record.objective:.4f}" if record.objective is not None else record.outcome.value
             )
-            bar.console.print(
+            bar.print(
                 f"trial {n:>3}: {suggestion[0]} -> {value}"
                 f"   best {best.objective if best else float('nan'):.4f}"
             )
@@ -97,7 +113,7 @@ def replay(args: argparse.Namespace) -> int:
                 value,
                 f"{best.objective:.4f}" if best and best.objective is not None else "-",
             )
-            bar.advance(task)
+            bar.advance()
     console.print(rows)
     best = best_trial(history)
     if best is None or best.objective is None:
@@ -157,18 +173,10 @@ def bench(args: argparse.Namespace) -> int:
         f"{trials} trials each; knowledge from {origin}"
     )
     started = time.perf_counter()
-    with _progress() as bar:
-        task = bar.add_task("runs", total=len(jobs))
-
-        finished = [0]
+    with Steps(console, "runs", len(jobs), unit="runs", plain_every=0.05) as bar:
 
         def done(res: JobResult) -> None:
-            bar.update(task, advance=1, description=f"{res.run.method} / {res.run.target}")
-            finished[0] += 1
-            if not console.is_terminal and finished[0] % max(len(jobs) // 20, 1) == 0:
-                console.print(
-                    f"{finished[0]}/{len(jobs)} runs done ({time.perf_counter() - started:.0f} s)"
-                )
+            bar.advance(description=f"{res.run.method} / {res.run.target}")
 
         results = run_jobs(jobs, knowledge, workers=args.workers, on_done=done)
     runs = [r.run for r in results]

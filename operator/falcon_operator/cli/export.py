@@ -3,9 +3,13 @@
 Reads ``status.recommendedModelConfig`` (the ConfigMap with Triton's config.pbtxt) and
 ``status.recommendation`` (the Deployment) of an InferenceConfigSearch, strips what the API
 server manages (uid, resourceVersion, managedFields, ownerReferences, status, ...) and prints
-them, ConfigMap first, as a YAML stream (``-o yaml``) or a ``v1/List`` (``-o json``); either
-can be piped to ``kubectl apply -f -``. Errors (no kubeconfig, search not found, no
-recommendation yet) are one line on stderr and exit code 2.
+them, ConfigMap first, as a YAML stream (``--format yaml``) or a ``v1/List``
+(``--format json``); either can be piped to ``kubectl apply -f -``. ``-o/--output FILE`` writes
+them to FILE atomically: a failed export leaves FILE as it was (no empty file). Errors (no
+kubeconfig, search not found, no recommendation yet) are one line on stderr and exit code 2.
+
+``-o yaml`` and ``-o json`` (before ``--format``, ``-o`` was the format) still work, with a
+note on stderr; write ``-o ./json`` for a file of that name.
 """
 
 from __future__ import annotations
@@ -14,14 +18,19 @@ import argparse
 import copy
 import json
 import os
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from falcon_operator.cli.files import write_atomic
+from falcon_operator.cli.help import SubParsers, add_command
 from falcon_operator.errors import FalconError
-from falcon_operator.recommend.deployment import to_yaml
-from falcon_operator.spec.constants import GROUP, KIND, PLURAL, VERSION
 
 Obj = dict[str, Any]
+#: the resource exported (as ``spec.constants.KIND``; not imported: ``falcon --help`` stays fast)
+KIND = "InferenceConfigSearch"
+FORMATS = ("yaml", "json")
 
 #: metadata fields the API server sets; never part of a manifest kept in Git
 SERVER_METADATA = (
@@ -48,10 +57,15 @@ class ExportError(FalconError):
     """The recommendation cannot be exported (no kubeconfig, no such search, not finished)."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
     """Register ``export`` on the ``falcon`` sub-command parsers."""
-    e = subparsers.add_parser(
-        "export", help="print a finished search's recommended Deployment and model config"
+    e = add_command(
+        subparsers,
+        "export",
+        "print a finished search's recommended Deployment and model config",
+        "Print (or write to FILE) the recommendation of a finished InferenceConfigSearch:\n"
+        "the ConfigMap with Triton's config.pbtxt, then the Deployment, without what the API\n"
+        "server manages; pipe it to 'kubectl apply -f -' or commit it to Git.",
     )
     e.add_argument("search", metavar="SEARCH", help="name of the InferenceConfigSearch")
     e.add_argument(
@@ -60,7 +74,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=None,
         help="its namespace (default: the kubeconfig context's, else default)",
     )
-    e.add_argument("-o", "--output", choices=["yaml", "json"], default="yaml")
+    e.add_argument(
+        "-o",
+        "--output",
+        default=None,
+        metavar="FILE",
+        help="write the manifests to FILE, atomically (default: standard output)",
+    )
+    e.add_argument("--format", choices=FORMATS, default="yaml", help="YAML stream or JSON v1/List")
     e.add_argument(
         "--kubeconfig", default=None, help="kubeconfig (default: $KUBECONFIG / ~/.kube/config)"
     )
@@ -128,6 +149,8 @@ def header(search: Mapping[str, Any]) -> str:
 
 def render(search: Mapping[str, Any], output: str = "yaml") -> str:
     """The exported manifests as text: a commented YAML stream, or a JSON ``v1/List``."""
+    from falcon_operator.recommend.deployment import to_yaml
+
     objs = manifests(search)
     if output == "json":
         return json.dumps({"apiVersion": "v1", "kind": "List", "items": objs}, indent=2) + "\n"
@@ -160,6 +183,7 @@ def fetch(name: str, namespace: str | None, kubeconfig: str | None) -> Obj:
     from kubernetes.client.exceptions import ApiException
 
     from falcon_operator.reconcile.kube import load_api_client
+    from falcon_operator.spec.constants import GROUP, PLURAL, VERSION
 
     if kubeconfig is not None and not os.path.isfile(kubeconfig):
         raise ExportError(f"kubeconfig {kubeconfig} does not exist")
@@ -194,7 +218,28 @@ def fetch(name: str, namespace: str | None, kubeconfig: str | None) -> Obj:
     return obj
 
 
+def output_and_format(args: argparse.Namespace) -> tuple[Path | None, str]:
+    """Where to write and in which format; ``-o yaml``/``-o json`` is the old format option."""
+    output: str | None = args.output  # a str: Path("./json") would lose the "./"
+    if output in FORMATS:
+        print(
+            f"falcon export: '-o {output}' now means --format {output} "
+            f"(-o/--output is a file; write -o ./{output} for a file of that name)",
+            file=sys.stderr,
+        )
+        return None, output
+    if output is None or output == "-":
+        return None, args.format
+    return Path(output), args.format
+
+
 def run(args: argparse.Namespace) -> int:
-    text = render(fetch(args.search, args.namespace, args.kubeconfig), args.output)
-    print(text, end="")
+    """Fetch the search, render its recommendation, print it or write ``--output``."""
+    output, fmt = output_and_format(args)
+    text = render(fetch(args.search, args.namespace, args.kubeconfig), fmt)
+    if output is None:
+        print(text, end="")
+    else:
+        write_atomic(output, text)
+        print(f"wrote {output}", file=sys.stderr)
     return 0

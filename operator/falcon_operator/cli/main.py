@@ -1,19 +1,46 @@
-"""``falcon``: build knowledge, replay a search against a table, benchmark strategies.
+"""``falcon``: the command line of the Falcon operator (offline search, operator, benchmarks).
 
-Every deliberate error (bad file, bad option value) ends as one line on stderr and exit code 2;
+Building the parser imports no sub-command's machinery (scikit-learn, kubernetes, kopf, onnx):
+each command imports its modules when it runs, so ``falcon --help`` answers at once. Every
+deliberate error (bad file, bad option value) ends as one line on stderr and exit code 2;
 never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from falcon_operator import __version__
 from falcon_operator.cli import args as argtypes
+from falcon_operator.cli.help import HelpFormatter, add_command, default_text
 from falcon_operator.errors import FalconError
+from falcon_operator.search.methods import METHODS
+
+DESCRIPTION = """\
+Find a near-optimal serving configuration (GPU type or MIG slice, CPU cores, GPU memory,
+batch size, power cap) for a deep-learning model in a handful of trials: Falcon (SoCC'22),
+MCTS and Bayesian optimisation guided by a knowledge base of operator resource curves.
+
+  offline    analyze MODEL.onnx, then search MODEL.onnx on the simulated GPU fleet
+  cluster    operator run: the InferenceConfigSearch controller; export / report SEARCH
+  research   kb build, replay, bench, calibrate: the knowledge base and the benchmarks"""
+
+#: sub-command -> (module in falcon_operator.cli, function): imported only when it runs
+HANDLERS = {
+    "kb": ("commands", "kb_build"),
+    "replay": ("commands", "replay"),
+    "bench": ("commands", "bench"),
+    "analyze": ("analyze", "run"),
+    "search": ("search", "run"),
+    "calibrate": ("calibrate", "run"),
+    "operator": ("operator", "run"),
+    "export": ("export", "run"),
+    "report": ("report", "run"),
+}
 
 
 def _csv_ints(text: str) -> list[int]:
@@ -31,46 +58,73 @@ def _csv_ints(text: str) -> list[int]:
 def _add_dataset_args(parser: argparse.ArgumentParser, *, sources: bool = True) -> None:
     """``--data`` (and ``--sources``): which Falcon-layout directory, which source tables."""
     parser.add_argument(
-        "--data", type=Path, default=None, help="dataset directory (default: shipped data)"
+        "--data",
+        type=Path,
+        default=None,
+        help="Falcon-layout dataset directory (default: the shipped Falcon data)",
     )
     if sources:
         parser.add_argument(
-            "--sources", type=argtypes.csv, default=None, help="source model names (default: all)"
+            "--sources",
+            type=argtypes.csv,
+            default=None,
+            help="comma-separated source model names (default: all)",
         )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from falcon_operator.cli import analyze, export, operator, search
-    from falcon_operator.search.registry import METHODS
+    from falcon_operator.cli import analyze, calibrate, export, operator, report, search
 
     p = argparse.ArgumentParser(
-        prog="falcon", description=__doc__.splitlines()[0] if __doc__ else ""
+        prog="falcon",
+        description=DESCRIPTION,
+        epilog="'falcon COMMAND --help' describes a command and its options.",
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"falcon {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    kb = sub.add_parser("kb", help="knowledge base commands").add_subparsers(
-        dest="kb_command", required=True, metavar="KB_COMMAND"
+    kb = add_command(
+        sub,
+        "kb",
+        "knowledge base commands",
+        "The offline knowledge base: key operators (KOPs), their resource curves and the\n"
+        "source tables the search's prior is built from.",
+    ).add_subparsers(dest="kb_command", required=True, metavar="KB_COMMAND")
+    b = add_command(
+        kb,
+        "build",
+        "build a knowledge base from a Falcon-layout directory",
+        "Read the source tables and operator curves of a Falcon-layout directory, classify and\n"
+        "prune the curves, print the ones kept and write the knowledge base (.kb.json.gz).",
     )
-    b = kb.add_parser("build", help="build a knowledge base from a Falcon-layout directory")
     _add_dataset_args(b)
     b.add_argument(
         "--kop-threshold",
         type=argtypes.fraction,
         default=0.8,
-        help="cumulative running-time share the key operators cover (default 0.8)",
+        help="cumulative running-time share the key operators cover",
     )
     b.add_argument(
         "--pca-cutoff",
         type=argtypes.fraction,
         default=0.99,
-        help="explained variance kept when pruning redundant curves (default 0.99)",
+        help="explained variance kept when pruning redundant curves",
     )
     b.add_argument("--out", type=Path, required=True, help="where to write the .kb.json.gz")
 
-    r = sub.add_parser("replay", help="run a search against a recorded table (the demo)")
+    r = add_command(
+        sub,
+        "replay",
+        "run a search against a recorded table (the demo)",
+        "Run a strategy against a recorded table of measurements (the paper's data): every\n"
+        "trial is a table lookup, so the search is reproducible; prints the trials and how\n"
+        "close the recommendation is to the table's best.",
+    )
     _add_dataset_args(r, sources=False)
-    r.add_argument("--target", default=None, help="target table name in DATA/models/targets")
+    r.add_argument(
+        "--target", default=None, help="target table name in DATA/models/targets (or --table)"
+    )
     r.add_argument(
         "--table", type=Path, default=None, help="or any table file in the Falcon layout"
     )
@@ -80,28 +134,36 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a built knowledge base (default: built from DATA's sources)",
     )
-    r.add_argument("--method", choices=METHODS, default="falcon")
-    r.add_argument("--trials", type=argtypes.positive, default=15)
-    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--method", choices=METHODS, default="falcon", help="search strategy")
+    r.add_argument("--trials", type=argtypes.positive, default=15, help="trial budget")
+    r.add_argument("--seed", type=int, default=0, help="the strategy's random seed")
     r.add_argument(
         "--stop-early",
         action="store_true",
         help="stop before --trials when the strategy sees no worthwhile improvement left",
     )
 
-    bn = sub.add_parser("bench", help="compare strategies on target tables")
+    bn = add_command(
+        sub,
+        "bench",
+        "compare strategies on target tables",
+        "Run every method on every target table for many seeds (in parallel processes), then\n"
+        "write a report (Markdown, JSON, plots) of the objective each reaches after the given\n"
+        "numbers of trials, and of the time a suggestion takes.",
+    )
     _add_dataset_args(bn)
     bn.add_argument(
         "--targets", type=argtypes.csv, default=None, help="target names (default: all)"
     )
-    bn.add_argument(
-        "--trials", type=_csv_ints, default=[6, 15, 30], help="checkpoints, e.g. 6,15,30"
-    )
+    bn.add_argument("--trials", type=_csv_ints, default=[6, 15, 30], help="trial-count checkpoints")
     bn.add_argument(
         "--seeds", type=argtypes.positive, default=20, help="seeds per (method, target)"
     )
     bn.add_argument(
-        "--methods", type=argtypes.csv, default=list(METHODS), help=f"from {','.join(METHODS)}"
+        "--methods",
+        type=argtypes.csv,
+        default=list(METHODS),
+        help=f"comma-separated, from {default_text(METHODS)} (default: all)",
     )
     bn.add_argument(
         "--workers", type=argtypes.positive, default=None, help="processes (default: CPUs)"
@@ -115,52 +177,46 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument(
         "--fleet",
         action="store_true",
-        help="generate the fleet benchmark's tables from the simulated fleet (into DATA, "
-        "default OUT/data) and benchmark on them",
+        help="generate the fleet benchmark's tables from the simulated fleet (into --data, "
+        "else OUT/data) and benchmark on them",
     )
     bn.add_argument(
         "--slo-p99-ms",
         type=argtypes.positive_float,
         default=100.0,
-        help="with --fleet: the p99 SLO every model is served under (default 100)",
+        help="with --fleet: the p99 SLO every model is served under",
     )
     bn.add_argument(
-        "--catalog", type=Path, default=None, help="with --fleet: GPU and price catalog (TOML)"
+        "--catalog",
+        type=Path,
+        default=None,
+        help="with --fleet: GPU and price catalog (TOML; default: the shipped one)",
     )
     bn.add_argument("--out", type=Path, required=True, help="output directory")
 
     analyze.add_parser(sub)
     search.add_parser(sub)
-    from falcon_operator.cli import calibrate
-
     calibrate.add_parser(sub)
     operator.add_parser(sub)
     export.add_parser(sub)
+    report.add_parser(sub)
     return p
 
 
-def _run_operator(args: argparse.Namespace) -> int:
-    from falcon_operator.cli import operator
-
-    return operator.run(args)
+def handler(command: str) -> Callable[[argparse.Namespace], int]:
+    """The function that runs ``command``, its module imported now."""
+    module, function = HANDLERS[command]
+    run: Callable[[argparse.Namespace], int] = getattr(
+        importlib.import_module(f"falcon_operator.cli.{module}"), function
+    )
+    return run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``falcon``: parse the arguments, run the command; errors are one line, exit code 2."""
     args = build_parser().parse_args(argv)
     try:
-        from falcon_operator.cli import analyze, calibrate, commands, export, search
-
-        handler = {
-            "kb": commands.kb_build,
-            "replay": commands.replay,
-            "bench": commands.bench,
-            "analyze": analyze.run,
-            "search": search.run,
-            "calibrate": calibrate.run,
-            "operator": _run_operator,
-            "export": export.run,
-        }
-        return handler[args.command](args)
+        return handler(args.command)(args)
     except FalconError as exc:
         print(f"falcon: error: {exc}", file=sys.stderr)
         return 2

@@ -11,24 +11,41 @@ import asyncio
 import logging
 import os
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from falcon_operator.cli import args as argtypes
-from falcon_operator.reconcile.lease import LeaseSettings
-from falcon_operator.reconcile.settings import ControllerSettings
-from falcon_operator.settings import OperatorSettings
-from falcon_operator.trials.manifest import TrialPodSettings
-from falcon_operator.trials.simulated import SimulationSettings
-from falcon_operator.trials.source import SourceImages
+from falcon_operator.cli.help import HelpFormatter, SubParsers, add_command
+
+if TYPE_CHECKING:  # kubernetes and the controller load when the operator runs (fast --help)
+    from falcon_operator.settings import OperatorSettings
+
+RUN_DESCRIPTION = (
+    "Run the InferenceConfigSearch controller (kopf) until SIGTERM/SIGINT: each search runs\n"
+    "its trials as pods (Triton + falcon-trial), records them in its status and writes the\n"
+    "recommended Deployment. --simulate-trials measures ready trial pods on the simulated\n"
+    "fleet instead, for clusters whose pods never run (KWOK)."
+)
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
     """Register ``operator run`` on the ``falcon`` sub-command parsers."""
-    op = subparsers.add_parser("operator", help="the Kubernetes operator")
+    op = add_command(
+        subparsers,
+        "operator",
+        "the Kubernetes operator",
+        "The InferenceConfigSearch operator: 'falcon operator run' runs its controller.",
+    )
     sub = op.add_subparsers(dest="operator_command", required=True, metavar="OPERATOR_COMMAND")
-    add_run_arguments(sub.add_parser("run", help="run the InferenceConfigSearch controller"))
+    add_run_arguments(
+        add_command(sub, "run", "run the InferenceConfigSearch controller", RUN_DESCRIPTION)
+    )
 
 
 def add_run_arguments(r: argparse.ArgumentParser) -> None:
+    """The options of ``falcon operator run`` (and ``python -m falcon_operator.handlers``)."""
+    from falcon_operator.trials.manifest import TrialPodSettings
+    from falcon_operator.trials.source import SourceImages
+
     r.add_argument(
         "--kubeconfig",
         default=None,
@@ -57,7 +74,7 @@ def add_run_arguments(r: argparse.ArgumentParser) -> None:
         "--poll-seconds",
         type=argtypes.positive_float,
         default=2.0,
-        help="seconds between looks at a search's trial pods (2)",
+        help="seconds between looks at a search's trial pods",
     )
     r.add_argument("--metrics-port", type=int, default=8080, help="Prometheus port (0: off)")
     r.add_argument(
@@ -67,36 +84,58 @@ def add_run_arguments(r: argparse.ArgumentParser) -> None:
         help="liveness endpoint, e.g. http://0.0.0.0:8081/healthz",
     )
     r.add_argument("--no-leader-election", action="store_true", help="single replica, no Lease")
-    r.add_argument("--lease-name", default="falcon-operator")
+    r.add_argument(
+        "--lease-name", default="falcon-operator", help="name of the leader-election Lease"
+    )
     r.add_argument(
         "--lease-namespace",
         default=None,
-        help="default: $POD_NAMESPACE, else the first --namespace, else default",
+        help="namespace of the Lease (default: $POD_NAMESPACE, else the first --namespace, "
+        "else default)",
     )
     r.add_argument(
         "--lease-seconds",
         type=int,
         default=15,
-        help="leadership lasts this long without renewal (15)",
+        help="leadership lasts this long without renewal",
     )
-    r.add_argument("--identity", default=None, help="this replica's name in the Lease")
-    r.add_argument("--runner-image", default=TrialPodSettings().runner_image)
+    r.add_argument(
+        "--identity",
+        default=None,
+        help="this replica's name in the Lease (default: host name and process id)",
+    )
+    r.add_argument(
+        "--runner-image",
+        default=TrialPodSettings().runner_image,
+        help="image of the trial pods' falcon-trial load generator",
+    )
     r.add_argument(
         "--prepare-image",
         default=SourceImages().prepare,
-        help="image of the trial pods' prepare-model init container; needs a POSIX shell "
-        f"(default {SourceImages().prepare})",
+        help="image of the trial pods' prepare-model init container; needs a POSIX shell",
     )
     r.add_argument(
         "--storage-initializer-image",
         default=SourceImages().storage_initializer,
-        help="image that downloads s3://, gs:// and https:// models "
-        f"(default {SourceImages().storage_initializer})",
+        help="image that downloads s3://, gs:// and https:// models",
     )
-    r.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    r.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="logging level",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> OperatorSettings:
+    """The operator's settings from parsed ``operator run`` arguments."""
+    from falcon_operator.reconcile.lease import LeaseSettings
+    from falcon_operator.reconcile.settings import ControllerSettings
+    from falcon_operator.settings import OperatorSettings
+    from falcon_operator.trials.manifest import TrialPodSettings
+    from falcon_operator.trials.simulated import SimulationSettings
+    from falcon_operator.trials.source import SourceImages
+
     namespaces = tuple(args.namespace)
     lease_ns = (
         args.lease_namespace
@@ -147,6 +186,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m falcon_operator.handlers``: the arguments of ``falcon operator run``."""
-    parser = argparse.ArgumentParser(prog="falcon-operator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="falcon-operator", description=RUN_DESCRIPTION, formatter_class=HelpFormatter
+    )
     add_run_arguments(parser)
     return run(parser.parse_args(argv))

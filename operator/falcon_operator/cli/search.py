@@ -15,25 +15,29 @@ from typing import TYPE_CHECKING
 from rich.console import Console
 
 from falcon_operator.cli import args as argtypes
-from falcon_operator.fleet.backend import FleetBackend, fleet_space
-from falcon_operator.fleet.catalog import Catalog, default_catalog_path, load_catalog
-from falcon_operator.fleet.knowledge import cached_fleet_knowledge
-from falcon_operator.fleet.performance import FleetModel
-from falcon_operator.fleet.workload import workload_from_onnx
-from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
-from falcon_operator.recommend.deployment import DeploymentOptions, to_yaml
-from falcon_operator.search.records import TrialRecord, best_trial
-from falcon_operator.search.registry import METHODS, make_strategy
+from falcon_operator.cli.help import SubParsers, add_command
+from falcon_operator.search.methods import METHODS
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the search's own imports wait until it runs (fast --help)
+    from falcon_operator.fleet.catalog import Catalog
     from falcon_operator.recommend.source import ModelSource
+    from falcon_operator.search.records import TrialRecord
 
-console = Console()
+#: soft wrap: rich never breaks a line, in a pipe (80 columns to rich) or on a terminal
+console = Console(soft_wrap=True)
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
     """Register ``search`` on the ``falcon`` sub-command parsers."""
-    s = subparsers.add_parser("search", help="find a serving configuration for an ONNX model")
+    s = add_command(
+        subparsers,
+        "search",
+        "find a serving configuration for an ONNX model",
+        "Analyse MODEL.onnx, build the search space over the catalog's GPUs and MIG slices,\n"
+        "CPU cores, GPU memory limits, batch sizes and power caps, run the strategy against\n"
+        "the simulated GPU fleet (one line per trial), print the recommendation and write the\n"
+        "Deployment that serves the model (with its model source) to --output.",
+    )
     s.add_argument("model", type=Path, metavar="MODEL.onnx", help="the ONNX model file")
     s.add_argument(
         "--slo-p99-ms",
@@ -41,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=None,
         help="p99 latency objective in ms (default: none)",
     )
-    s.add_argument("--trials", type=argtypes.positive, default=12, help="trial budget (12)")
+    s.add_argument("--trials", type=argtypes.positive, default=12, help="trial budget")
     s.add_argument(
         "--gpus",
         type=argtypes.csv,
@@ -49,23 +53,37 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="GPU types to consider, e.g. T4,V100,A100 (default: the whole catalog)",
     )
     s.add_argument("--no-mig", action="store_true", help="whole GPUs only, no MIG slices")
-    s.add_argument("--catalog", type=Path, default=None, help="GPU and price catalog (TOML)")
-    s.add_argument("--method", choices=METHODS, default="falcon")
+    s.add_argument(
+        "--catalog",
+        type=Path,
+        default=None,
+        help="GPU and price catalog (TOML; default: the shipped one)",
+    )
+    s.add_argument("--method", choices=METHODS, default="falcon", help="search strategy")
     s.add_argument(
         "--knowledge",
         choices=("fleet", "paper"),
         default="fleet",
         help="fleet: source models profiled on the simulated fleet (built once, then cached); "
-        "paper: the Falcon paper's KOP curves only (default fleet)",
+        "paper: the Falcon paper's KOP curves only",
     )
     s.add_argument("--seed", type=int, default=0, help="search and measurement-noise seed")
     s.add_argument("--name", default=None, help="Deployment name (default: the model's name)")
-    s.add_argument("--namespace", default="default")
+    s.add_argument("--namespace", default="default", help="the Deployment's namespace")
     s.add_argument(
         "--output",
         type=Path,
         default=Path("falcon-recommendation.yaml"),
-        help="where to write the manifests (default falcon-recommendation.yaml)",
+        metavar="FILE",
+        help="where to write the manifests",
+    )
+    s.add_argument(
+        "--report",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help="also write the search's report into DIR: index.html with PNG plots "
+        "(default: no report)",
     )
     s.add_argument(
         "--model-uri",
@@ -78,7 +96,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--model-configmap",
         metavar="NAME[:KEY]",
         default=None,
-        help="a ConfigMap you create with the model file under KEY (default key model.onnx); "
+        help="a ConfigMap you create with the model file under KEY (model.onnx if not given); "
         "without this and --model-uri, the ConfigMap NAME-onnx is written into --output "
         "(models up to 1 MiB)",
     )
@@ -103,6 +121,7 @@ def _describe(record: TrialRecord) -> str:
 def _write(args: argparse.Namespace, best: TrialRecord, catalog: Catalog, name: str,
            source: ModelSource) -> None:  # fmt: skip
     """Write the Deployment that serves the model (the operator's builder) and say how to apply."""
+    from falcon_operator.recommend.deployment import DeploymentOptions, to_yaml
     from falcon_operator.recommend.serving import recommendation_manifests
 
     options = DeploymentOptions(name=name, namespace=args.namespace)
@@ -121,7 +140,16 @@ def _write(args: argparse.Namespace, best: TrialRecord, catalog: Catalog, name: 
 
 def run(args: argparse.Namespace) -> int:
     """Search the simulated fleet for ``args.model`` and write the recommendation."""
+    from falcon_operator.cli.trials import run_trials
+    from falcon_operator.fleet.backend import FleetBackend, fleet_space
+    from falcon_operator.fleet.catalog import default_catalog_path, load_catalog
+    from falcon_operator.fleet.knowledge import cached_fleet_knowledge
+    from falcon_operator.fleet.performance import FleetModel
+    from falcon_operator.fleet.workload import workload_from_onnx
+    from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
     from falcon_operator.recommend.source import k8s_name, model_source
+    from falcon_operator.search.records import best_trial
+    from falcon_operator.search.registry import make_strategy
 
     catalog = load_catalog(args.catalog)
     workload, profile = workload_from_onnx(args.model)
@@ -168,19 +196,26 @@ def run(args: argparse.Namespace) -> int:
     )
     for op, known in profile.unseen.items():
         console.print(f"  unseen operator {op!r}: counted as {known!r}")
-    history: list[TrialRecord] = []
-    for n in range(1, args.trials + 1):
-        suggestion = strategy.suggest(history, 1)
-        if not suggestion:
-            break
-        record = backend.run(suggestion[0])
-        history.append(record)
-        cfg = " ".join(f"{k}={v}" for k, v in suggestion[0].items())
-        console.print(f"trial {n:>3}/{args.trials}  {cfg:<62} {_describe(record)}")
+    history = run_trials(strategy, backend.run, space, args.trials, console)
+    from falcon_operator.cli.report import falcon_for, offline
+    from falcon_operator.report.messages import no_success
+
+    page, why = offline(
+        args.report,
+        f"falcon search {args.model.name}",
+        history,
+        falcon=falcon_for(strategy, space, kb, profile=profile.shares(), seed=args.seed),
+        space=space,
+        slo_p99_ms=args.slo_p99_ms,
+        details={"method": f"{args.method}, seed {args.seed}", "budget": f"{args.trials} trials"},
+    )
+    if page is not None:
+        console.print(f"report: {page}")
     best = best_trial(history)
     if best is None:
         console.print(
-            "[red]no configuration ran: widen the space, relax the SLO or add trials[/red]"
+            f"[red]{no_success(history, slo_p99_ms=args.slo_p99_ms)}[/red]\n"
+            "widen the space, relax the SLO or add trials"
         )
         return 1
     _write(args, best, catalog, name, source)
@@ -190,5 +225,6 @@ def run(args: argparse.Namespace) -> int:
         f"  {_describe(best)}; {failed} of {len(history)} trials failed or were infeasible\n"
         f"  wrote {args.output}: apply with kubectl apply --server-side -f {args.output}"
         + (f"\n  model: {source.todo}" if source.todo else "")
+        + (f"\n  why: {why}" if why else "")
     )
     return 0

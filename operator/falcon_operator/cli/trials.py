@@ -1,0 +1,91 @@
+"""The trial loop of ``falcon search``: one line per trial, 100 columns at most, and a bar.
+
+A header names the knobs once; each trial line then shows the knob values in columns (names
+left-aligned, numbers right-aligned) and the measurement (throughput, p99, price, objective)
+or why the trial failed, wrapped under its column when longer. On a terminal a progress bar
+with the time left runs below the lines.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from falcon_operator.cli.progress import Steps
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from falcon_operator.search.records import TrialRecord
+    from falcon_operator.search.space import Space, Value
+    from falcon_operator.search.strategy import Strategy
+
+#: the widest trial line (the issue's limit; a terminal of 100 columns never wraps one)
+WIDTH = 100
+MEASURED = f"{'rps':>8} {'p99 ms':>8} {'$/h':>6} {'rps/$':>8}"
+
+
+class TrialLines:
+    """Formats trial lines for ``space`` and a budget of ``trials``."""
+
+    def __init__(self, space: Space, trials: int) -> None:
+        self.names = [k.name for k in space.knobs]
+        self.widths = [max(len(k.name), *(len(_value(v)) for v in k.values)) for k in space.knobs]
+        self.align = [
+            ">" if all(isinstance(v, int | float) for v in k.values) else "<" for k in space.knobs
+        ]
+        self.count = len(f"{trials}/{trials}")
+        self.trials = trials
+
+    def header(self) -> str:
+        """The knob names over their columns, then the measurement's columns."""
+        cols = " ".join(
+            f"{n:{a}{w}}" for n, w, a in zip(self.names, self.widths, self.align, strict=True)
+        )
+        return f"{'trial':>{self.count}} {cols}  {MEASURED}"
+
+    def line(self, n: int, config: Mapping[str, Value], record: TrialRecord) -> str:
+        """Trial ``n``: its values, then its measurement or outcome (wrapped past WIDTH)."""
+        values = " ".join(
+            f"{_value(config[k]):{a}{w}}"
+            for k, w, a in zip(self.names, self.widths, self.align, strict=True)
+        )
+        head = f"{f'{n}/{self.trials}':>{self.count}} {values}  "
+        if record.ok and record.objective is not None:
+            m = record.metrics
+            return head + (
+                f"{m['rps']:8.1f} {m['p99_ms']:8.1f} {m['cost_per_hour']:6.3f} "
+                f"{record.objective:8.1f}"
+            )
+        text = f"{record.outcome.value}: {record.reason}"
+        width = max(WIDTH - len(head), 30)
+        parts = textwrap.wrap(text, width=width) or [text]
+        return "\n".join([head + parts[0], *(" " * len(head) + p for p in parts[1:])])
+
+
+def _value(v: Value) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def run_trials(
+    strategy: Strategy,
+    measure: Callable[[Mapping[str, Value]], TrialRecord],
+    space: Space,
+    trials: int,
+    console: Console,
+) -> list[TrialRecord]:
+    """Ask ``strategy`` for up to ``trials`` configurations, measure each, print its line."""
+    lines = TrialLines(space, trials)
+    history: list[TrialRecord] = []
+    console.print(lines.header(), highlight=False, style="bold", soft_wrap=True)
+    with Steps(console, "trials", trials, unit="trials") as steps:
+        for n in range(1, trials + 1):
+            suggestion: Sequence[Mapping[str, Value]] = strategy.suggest(history, 1)
+            if not suggestion:
+                break
+            record = measure(suggestion[0])
+            history.append(record)
+            steps.print(lines.line(n, suggestion[0], record), highlight=False, soft_wrap=True)
+            steps.advance()
+    return history
