@@ -34,7 +34,7 @@ DEMO_GPUS := T4,V100,M60,K80,A100,H100
 demo: $(STAMP) ## the main job on the embedded default: search the simulated fleet for a shipped ONNX model
 	$(FALCON) analyze operator/falcon_operator/data/models/vgg-plain.onnx
 	$(FALCON) search operator/falcon_operator/data/models/vgg-plain.onnx --slo-p99-ms 50 --trials 12 --seed 0 \
-	    --gpus $(DEMO_GPUS)
+	    --gpus $(DEMO_GPUS) --report falcon-report
 
 demo-replay: $(STAMP) ## replay a Falcon search against a recorded table of the paper's data
 	$(FALCON) replay --target bert-large --trials 15 --seed 0
