@@ -8,6 +8,8 @@ DATA ?= ../shared/datasets/falcon
 BENCH_OUT ?= bench/results/paper
 BENCH_SEEDS ?= 20
 STAMP := $(VENV)/.installed
+# the demo needs the runtime package only: a plain install, no dev tools (see $(RUNTIME) below)
+RUNTIME := $(VENV)/.runtime
 # one BLAS thread per process: the GP fits are small, and the benchmark runs processes in parallel
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
@@ -26,17 +28,28 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv and install the project with dev tools
 
+# the demo's install: without a dev install, the package itself (not editable: no setuptools
+# notes; reinstalled when its sources change) and its dependencies, no dev tools; with a dev
+# install (make venv / make test), that one, brought up to date (it stays editable)
+$(RUNTIME): pyproject.toml $(shell find operator/falcon_operator trial-runner/falcon_trial -type f -not -path '*__pycache__*' 2>/dev/null)
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (set PYTHON=...)"; exit 1; }
+	@if [ -f $(STAMP) ]; then $(MAKE) --no-print-directory $(STAMP); else \
+		echo "installing falcon-operator and its dependencies into $(VENV) (no dev tools)"; \
+		test -x $(PY) || $(PYTHON) -m venv $(VENV); \
+		$(PY) -m pip install -q --disable-pip-version-check . || exit 1; fi
+	@touch $@
+
 # the demo's GPUs: those of the tour's test cluster (e2e/cluster/nodepools.yaml), so that its
 # recommendation names a GPU the tour can schedule; without --gpus, `falcon search` considers
 # the whole catalog (A10G and L4 too)
 DEMO_GPUS := T4,V100,M60,K80,A100,H100
 
-demo: $(STAMP) ## the main job on the embedded default: search the simulated fleet for a shipped ONNX model
+demo: $(RUNTIME) ## the main job on the embedded default: search the simulated fleet for a shipped ONNX model
 	$(FALCON) analyze operator/falcon_operator/data/models/vgg-plain.onnx
 	$(FALCON) search operator/falcon_operator/data/models/vgg-plain.onnx --slo-p99-ms 50 --trials 12 --seed 0 \
 	    --gpus $(DEMO_GPUS) --report falcon-report
 
-demo-replay: $(STAMP) ## replay a Falcon search against a recorded table of the paper's data
+demo-replay: $(RUNTIME) ## replay a Falcon search against a recorded table of the paper's data
 	$(FALCON) replay --target bert-large --trials 15 --seed 0
 
 test: $(STAMP) lint typecheck unit e2e ## lint, type-check and run every test (e2e included)
