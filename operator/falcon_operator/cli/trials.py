@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 #: the widest trial line (the issue's limit; a terminal of 100 columns never wraps one)
 WIDTH = 100
 MEASURED = f"{'rps':>8} {'p99 ms':>8} {'$/h':>6} {'rps/$':>8}"
+#: shorter column titles for the fleet's knobs, leaving a failure's reason room on one line
+TITLES = {"batchsize": "batch", "gpupower": "power"}
 
 
 class TrialLines:
@@ -31,7 +33,11 @@ class TrialLines:
 
     def __init__(self, space: Space, trials: int) -> None:
         self.names = [k.name for k in space.knobs]
-        self.widths = [max(len(k.name), *(len(_value(v)) for v in k.values)) for k in space.knobs]
+        self.titles = [TITLES.get(k.name, k.name) for k in space.knobs]
+        self.widths = [
+            max(len(t), *(len(_value(v)) for v in k.values))
+            for t, k in zip(self.titles, space.knobs, strict=True)
+        ]
         self.align = [
             ">" if all(isinstance(v, int | float) for v in k.values) else "<" for k in space.knobs
         ]
@@ -41,7 +47,7 @@ class TrialLines:
     def header(self) -> str:
         """The knob names over their columns, then the measurement's columns."""
         cols = " ".join(
-            f"{n:{a}{w}}" for n, w, a in zip(self.names, self.widths, self.align, strict=True)
+            f"{t:{a}{w}}" for t, w, a in zip(self.titles, self.widths, self.align, strict=True)
         )
         return f"{'trial':>{self.count}} {cols}  {MEASURED}"
 
