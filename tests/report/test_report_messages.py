@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from falcon_operator.report.messages import no_success, short_config
+from falcon_operator.report.numbers import plain
 from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.search.space import Value
 
@@ -44,3 +47,30 @@ def test_short_config_puts_gpu_and_batch_first() -> None:
         "batchsize": 16, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"
     }  # fmt: skip
     assert short_config(cfg) == "T4 b16 cpus=4 gpumem=0 gpupower=100"
+
+
+def test_an_slo_out_of_reach_on_the_fleet_still_reports_its_low_load_p99() -> None:
+    import falcon_operator
+    from falcon_operator.fleet.backend import FleetBackend
+    from falcon_operator.fleet.catalog import load_catalog
+    from falcon_operator.fleet.performance import FleetModel
+    from falcon_operator.fleet.workload import workload_from_onnx
+    from falcon_operator.trials.simulated import simulated_verdict
+
+    model = Path(falcon_operator.__file__).parent / "data/models/resnet-mini.onnx"
+    workload, _ = workload_from_onnx(model)
+    backend = FleetBackend(workload, FleetModel(load_catalog()), slo_p99_ms=0.01, seed=0)
+    cfg: dict[str, Value] = {
+        "batchsize": 1, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"
+    }  # fmt: skip
+    record = backend.run(cfg)
+    assert record.outcome is Outcome.FAILED and "unreachable" in record.reason
+    p99 = record.metrics["p99_ms"]
+    assert p99 > 0.01 and f"p99 ≥ {plain(p99)} ms even at low load" in record.reason
+    assert no_success([record], slo_p99_ms=0.01).startswith(
+        f"no configuration meets the 0.01 ms p99 SLO: the lowest p99 measured is {plain(p99)} ms "
+        "(trial 1, T4 b1"
+    )
+    # the operator's simulated trials record the same
+    verdict = simulated_verdict(cfg, backend.measure(cfg), cost_per_hour=1.0, slo_p99_ms=0.01)
+    assert verdict.failure == "slo" and verdict.record.metrics["p99_ms"] == p99

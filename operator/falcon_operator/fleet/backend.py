@@ -8,6 +8,7 @@ dollar-hour; out-of-memory configurations are *infeasible* and SLO-breaking ones
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -51,6 +52,12 @@ def fleet_space(
             Knob("gputype", tuple(labels), "categorical"),
         )
     )
+
+
+def low_load(m: Measurement) -> dict[str, float]:
+    """The latencies of a configuration whose SLO is out of reach, measured at low load."""
+    values = {"p50_ms": m.p50_ms, "p99_ms": m.p99_ms, "cost_per_hour": m.cost_per_hour}
+    return {k: v for k, v in values.items() if math.isfinite(v)}
 
 
 class FleetBackend:
@@ -106,5 +113,7 @@ class FleetBackend:
             return TrialRecord(dict(config), Outcome.FAILED, reason=reason, metrics=m.metrics())
         if m.feasible:
             return TrialRecord(dict(config), Outcome.OK, m.rps_per_dollar, metrics=m.metrics())
-        outcome = Outcome.INFEASIBLE if m.reason.startswith("out of memory") else Outcome.FAILED
-        return TrialRecord(dict(config), outcome, reason=m.reason)
+        if m.reason.startswith("out of memory"):
+            return TrialRecord(dict(config), Outcome.INFEASIBLE, reason=m.reason)
+        # the SLO is out of reach: the p99 at low load says by how much
+        return TrialRecord(dict(config), Outcome.FAILED, reason=m.reason, metrics=low_load(m))

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from falcon_operator.fleet.catalog import Catalog, Slice
+from falcon_operator.report.numbers import versus
 
 
 @dataclass(frozen=True)
@@ -149,9 +150,10 @@ class FleetModel:
         service = t_batch + host
         rho, p50, p99 = self._operating_point(service, batch, capacity, slo_p99_ms)
         if rho <= 0:
-            return Measurement(False, f"p99 SLO {slo_p99_ms} ms unreachable: p99 ≥ {p99:.1f} ms "
-                               "even at low load", gpu_memory_gb=need, cost_per_hour=cost,
-                               batch_seconds=t_batch)  # fmt: skip
+            low, slo = versus(p99, slo_p99_ms or 0.0)
+            return Measurement(False, f"p99 SLO {slo} ms unreachable: p99 ≥ {low} ms even at "
+                               "low load", p50_ms=p50, p99_ms=p99, gpu_memory_gb=need,
+                               cost_per_hour=cost, batch_seconds=t_batch)  # fmt: skip
         noise = self._noise(seed, gpu, cpus, batch, power, gpu_memory_limit_gb)
         return Measurement(True, "", rho * capacity * noise[0], p50 * noise[1], p99 * noise[2],
                            need, cost, t_batch)  # fmt: skip

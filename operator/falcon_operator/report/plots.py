@@ -73,27 +73,40 @@ def objective(data: ReportData, path: Path) -> Path:
 
 
 def latency(data: ReportData, path: Path) -> Path:
-    """Throughput against p99 latency for every measured trial, with the SLO line."""
+    """Throughput against p99 latency for every measured trial, with the SLO line; a trial whose
+    SLO was out of reach even at low load sits at zero throughput with its low-load p99."""
     fig = Figure(figsize=(8, 4.5))
     ax = fig.add_subplot()
+    measured = [
+        (i, t) for i, t in enumerate(data.trials, start=1) if not math.isnan(t.metric("p99_ms"))
+    ]
+    loaded = [(i, t) for i, t in measured if not math.isnan(t.metric("rps"))]
+    idle = [(i, t) for i, t in measured if math.isnan(t.metric("rps"))]
     for outcome in (Outcome.OK, Outcome.FAILED):
-        pts = [
-            (t.metric("rps"), t.metric("p99_ms"), t.label)
-            for t in data.trials
-            if t.record.outcome is outcome and not math.isnan(t.metric("p99_ms"))
-        ]
+        pts = [t for _, t in loaded if t.record.outcome is outcome]
         if pts:
-            xs, ys, _ = zip(*pts, strict=True)
-            ax.scatter(xs, ys, color=COLORS[outcome], label=LABELS[outcome], zorder=3)
-    for i, t in enumerate(data.trials, start=1):
-        if not math.isnan(t.metric("p99_ms")):
-            ax.annotate(
-                str(i),
-                (t.metric("rps"), t.metric("p99_ms")),
-                textcoords="offset points",
-                xytext=(4, 4),
-                fontsize=7,
+            ax.scatter(
+                [t.metric("rps") for t in pts],
+                [t.metric("p99_ms") for t in pts],
+                color=COLORS[outcome],
+                label=LABELS[outcome],
+                zorder=3,
             )
+    if idle:
+        ax.scatter(
+            [0.0] * len(idle),
+            [t.metric("p99_ms") for _, t in idle],
+            marker="^",
+            color=COLORS[Outcome.FAILED],
+            label="SLO out of reach (p99 at low load)",
+            zorder=3,
+            clip_on=False,
+        )
+    for i, t in measured:
+        x = 0.0 if math.isnan(t.metric("rps")) else t.metric("rps")
+        ax.annotate(
+            str(i), (x, t.metric("p99_ms")), textcoords="offset points", xytext=(4, 4), fontsize=7
+        )
     if data.slo_p99_ms is not None:
         ax.axhline(
             data.slo_p99_ms,
@@ -112,6 +125,8 @@ def latency(data: ReportData, path: Path) -> Path:
             label="best",
             zorder=4,
         )
+    top = max([t.metric("rps") for _, t in loaded] or [1.0])
+    ax.set_xlim(0.0 if not idle else -0.03 * top, top * 1.08)
     ax.set_xlabel("throughput (req/s)")
     ax.set_ylabel("p99 latency (ms)")
     ax.set_title("Throughput vs p99 latency (numbers: trial)")

@@ -16,7 +16,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from falcon_operator.fleet.backend import FleetBackend
+from falcon_operator.fleet.backend import FleetBackend, low_load
 from falcon_operator.fleet.catalog import Catalog, load_catalog
 from falcon_operator.fleet.performance import FleetModel, Measurement, Workload
 from falcon_operator.report.numbers import slo_break
@@ -46,7 +46,10 @@ def simulated_verdict(
     if not m.feasible:
         if m.reason.startswith("out of memory"):
             return failed(config, "oom", f"the model does not fit: {m.reason}")
-        return Verdict(TrialRecord(dict(config), Outcome.FAILED, reason=m.reason), "slo")
+        metrics = low_load(m) | {"cost_per_hour": cost_per_hour}
+        return Verdict(
+            TrialRecord(dict(config), Outcome.FAILED, reason=m.reason, metrics=metrics), "slo"
+        )
     metrics = {k: v for k, v in m.metrics().items() if math.isfinite(v)}
     metrics["cost_per_hour"] = cost_per_hour
     if slo_p99_ms is not None and not m.p99_ms <= slo_p99_ms:
