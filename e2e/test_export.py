@@ -86,7 +86,7 @@ def test_export_prints_manifests_the_api_server_accepts(
     assert f"configmap/{configmap['metadata']['name']} created (server dry run)" in applied
     assert f"deployment.apps/{NAME} created (server dry run)" in applied
 
-    as_json = falcon_export(cluster, NAME, "-n", namespace, "-o", "json")
+    as_json = falcon_export(cluster, NAME, "-n", namespace, "--format", "json")
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout)["items"] == docs
     assert "deployment.apps" in dry_run_apply(cluster, namespace, as_json.stdout)
