@@ -50,7 +50,9 @@ def objective(data: ReportData, path: Path) -> Path:
                 marker="x",
                 s=60,
                 color=COLORS[outcome],
-                label=f"{LABELS[outcome]} (no objective)",
+                label=f"{outcome.value}: no objective",
+                clip_on=False,
+                zorder=4,
             )
     for i, t in enumerate(data.trials, start=1):
         if t.record.ok:
@@ -62,6 +64,8 @@ def objective(data: ReportData, path: Path) -> Path:
                 ha="center",
                 fontsize=7,
             )
+    if not ok.any():
+        ax.text(0.5, 0.5, "no trial succeeded", ha="center", transform=ax.transAxes)
     ax.set_xlabel("trial")
     ax.set_ylabel("objective (req/s per $/h)")
     ax.set_title("Objective per trial and best so far")
@@ -167,6 +171,8 @@ def cost(data: ReportData, path: Path) -> Path:
     ax.grid(alpha=0.3)
     if pts:
         ax.legend(fontsize=8, title="GPU type", title_fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no trial succeeded", ha="center", transform=ax.transAxes)
     return _save(fig, path)
 
 
