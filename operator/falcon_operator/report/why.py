@@ -139,7 +139,8 @@ def why_line(
     if best is None or best.objective is None:
         return ""
     ok = sum(r.ok for r in history)
-    head = f"{short_config(best.config).split(' cpus=')[0]}: best measured of {ok} ok trials"
+    main = {k: v for k, v in best.config.items() if k in ("gputype", "batchsize")}
+    head = f"{short_config(main or best.config)}: best measured of {ok} ok trials"
     parts = [head]
     if knob in best.config:
         winner = best.config[knob]
