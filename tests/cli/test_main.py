@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from falcon_operator.cli.main import main
-from falcon_operator.knowledge.base import Knowledge
+from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings
+from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
 
 
 def test_kb_build_writes_a_loadable_knowledge_base(
@@ -23,6 +24,10 @@ def test_kb_build_writes_a_loadable_knowledge_base(
     assert kb.settings.pca_cutoff == 0.95
     assert kb.curves and kb.pruned
     assert "wrote" in capsys.readouterr().out
+    # read table by table (for the progress bar), it is the knowledge FalconDataset builds
+    settings = KnowledgeSettings(pca_cutoff=0.95)
+    same = FalconDataset(default_data_dir()).knowledge(settings=settings)
+    assert json.dumps(kb.to_dict(), sort_keys=True) == json.dumps(same.to_dict(), sort_keys=True)
 
 
 def test_replay_prints_a_recommendation(capsys: pytest.CaptureFixture[str]) -> None:

@@ -22,6 +22,10 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
+
+#: the bar's label column: fixed, so that the bar does not jump as the label changes
+LABEL_WIDTH = 28
 
 
 class Steps:
@@ -51,7 +55,10 @@ class Steps:
         self._started = time.perf_counter()
         if self.console.is_terminal:
             self._bar = Progress(
-                TextColumn("{task.description}"),
+                TextColumn(
+                    "{task.description}",
+                    table_column=Column(width=LABEL_WIDTH, no_wrap=True, overflow="ellipsis"),
+                ),
                 BarColumn(),
                 MofNCompleteColumn(),
                 TimeElapsedColumn(),
