@@ -40,10 +40,12 @@ from falcon_operator.trials.simulated import SimulationSettings
 PACKAGE = Path(falcon_operator.__file__).parent
 MODEL = PACKAGE / "data/models/resnet-mini.onnx"
 REF = SearchRef("resnet-mini", "team-a", "0000-1111")
+#: a trial line of falcon search (cli/trials.py): n/N, the knob values in space order, then
+#: rps, p99 ms, $/h, rps/$ or the outcome and its reason (the reason's first line)
 LINE = re.compile(
-    r"trial\s+\d+/\d+\s+(?P<cfg>(?:\w+=\S+\s+)+)(?:(?P<rps>[\d.]+) rps\s+p99\s+(?P<p99>[\d.]+) ms"
-    r"\s+\$(?P<cost>[\d.]+)/h\s+(?P<obj>[\d.]+) rps/\$|(?P<outcome>failed|infeasible): "
-    r"(?P<reason>.*))"
+    r"^\s*\d+/\d+\s+(?P<batchsize>\d+)\s+(?P<cpus>\d+)\s+(?P<gpumem>[\d.]+)\s+"
+    r"(?P<gpupower>\d+)\s+(?P<gputype>\S+)\s+(?:(?P<rps>[\d.]+)\s+(?P<p99>[\d.]+)\s+"
+    r"(?P<cost>[\d.]+)\s+(?P<obj>[\d.]+)$|(?P<outcome>failed|infeasible): (?P<reason>.*))"
 )
 TYPES = {"batchsize": int, "cpus": int, "gpumem": float, "gpupower": int, "gputype": str}
 
@@ -135,8 +137,7 @@ def _falcon_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int) -
 
 
 def _config(match: Any) -> dict[str, Value]:
-    pairs = (kv.split("=", 1) for kv in match["cfg"].split())
-    return {k: TYPES[k](v) for k, v in pairs}
+    return {k: convert(match[k]) for k, convert in TYPES.items()}
 
 
 def test_simulated_trials_measure_what_falcon_search_measures(
