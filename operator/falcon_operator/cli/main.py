@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = add_command(
         sub,
         "replay",
-        "run a search against a recorded table (the demo)",
+        "run a search against a recorded table (make demo-replay)",
         "Run a strategy against a recorded table of measurements (the paper's data): every\n"
         "trial is a table lookup, so the search is reproducible; prints the trials and how\n"
         "close the recommendation is to the table's best.",
