@@ -2,8 +2,9 @@
 
 One small search (2 trials, output.mode Status) runs to Succeeded with the operator in simulated
 mode; ``falcon export`` prints its ConfigMap and Deployment as YAML and as JSON, and
-``kubectl apply --dry-run=server`` accepts both. A missing search and an unfinished one are
-one-line errors with exit code 2.
+``kubectl apply --dry-run=server`` accepts both; ``-o FILE`` writes the same YAML, and no file
+when the export fails. A missing search and an unfinished one are one-line errors with exit
+code 2.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 from falcon_e2e.cluster import Cluster
@@ -57,11 +59,15 @@ def test_export_prints_manifests_the_api_server_accepts(
     namespace: str,
     model: str,
     operator: OperatorProcess,
+    tmp_path: Path,
 ) -> None:
     assert_one_line_error(
         falcon_export(cluster, NAME, "-n", namespace),
         f"InferenceConfigSearch {namespace}/{NAME} not found",
     )
+    saved = tmp_path / "rec.yaml"
+    failed = falcon_export(cluster, NAME, "-n", namespace, "-o", str(saved))
+    assert failed.returncode == 2 and not saved.exists()  # a failed export writes no file
     body = yaml.safe_load(EXAMPLE.read_text())
     body["metadata"]["name"] = NAME
     body["spec"]["budget"]["maxTrials"] = 2
@@ -90,3 +96,7 @@ def test_export_prints_manifests_the_api_server_accepts(
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout)["items"] == docs
     assert "deployment.apps" in dry_run_apply(cluster, namespace, as_json.stdout)
+
+    written = falcon_export(cluster, NAME, "-n", namespace, "-o", str(saved))
+    assert written.returncode == 0 and written.stdout == "", written.stderr
+    assert saved.read_text() == out.stdout
