@@ -34,14 +34,16 @@ def test_replay_prints_a_recommendation(capsys: pytest.CaptureFixture[str]) -> N
     assert main(["replay", "--target", "vgg16", "--trials", "3", "--seed", "1"]) == 0
     out = capsys.readouterr().out
     assert "recommendation" in out
-    assert out.count("trial ") >= 3
+    rows = [r for r in out.splitlines() if re.match(r" *\d+/3 ", r)]
+    assert len(rows) == 3 and all(len(r) <= 100 for r in rows)
+    assert out.splitlines()[1].split()[:2] == ["trial", "batch"]
 
 
 def test_replay_can_stop_early(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "--target", "densenet-201", "--trials", "40", "--stop-early"]) == 0
     out = capsys.readouterr().out
     assert "stopping after" in out
-    assert "trial  40" not in out
+    assert "40/40" not in out and " 1/40 " in out
 
 
 def test_bench_writes_the_stable_results_schema(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from falcon_operator.bench.latency import large_space, time_suggestions
 from falcon_operator.bench.report import write_report
 from falcon_operator.bench.runner import Job, JobResult, run_jobs
 from falcon_operator.cli.progress import Steps
+from falcon_operator.cli.trials import TrialLines
 from falcon_operator.errors import DataError
 from falcon_operator.fleet.catalog import load_catalog
 from falcon_operator.knowledge.base import (
@@ -33,7 +34,8 @@ from falcon_operator.knowledge.tables import Table, read_table
 from falcon_operator.search.records import TrialRecord, best_trial
 from falcon_operator.search.registry import make_strategy
 
-console = Console(stderr=False)
+#: soft wrap: rich never breaks a text line (a pipe is 80 columns to rich); tables still fit
+console = Console(soft_wrap=True)
 
 
 def _dataset(path: Path | None) -> FalconDataset:
@@ -86,9 +88,10 @@ def replay(args: argparse.Namespace) -> int:
         f"{', '.join(f'{k} {v:.0%}' for k, v in profile.items()) or 'unknown'}"
     )
     history: list[TrialRecord] = []
-    rows = RichTable(title="trials")
-    for col in ("#", *target.space.names, target.objective_name, "best so far"):
-        rows.add_column(col, justify="right")
+    lines = TrialLines(target.space, args.trials)
+    width = max(len(target.objective_name), 10)
+    measured = f"{target.objective_name:>{width}} {'best':>10}"
+    console.print(lines.header(measured), highlight=False, style="bold", soft_wrap=True)
     with Steps(console, "searching", args.trials, unit="trials") as bar:
         for n in range(1, args.trials + 1):
             if args.stop_early and strategy.should_stop(history):
@@ -103,18 +106,13 @@ def replay(args: argparse.Namespace) -> int:
             value = (
                 f"{record.objective:.4f}" if record.objective is not None else record.outcome.value
             )
+            so_far = f"{best.objective:.4f}" if best and best.objective is not None else "-"
             bar.print(
-                f"trial {n:>3}: {suggestion[0]} -> {value}"
-                f"   best {best.objective if best else float('nan'):.4f}"
-            )
-            rows.add_row(
-                str(n),
-                *(str(v) for v in suggestion[0].values()),
-                value,
-                f"{best.objective:.4f}" if best and best.objective is not None else "-",
+                f"{lines.head(n, suggestion[0])}{value:>{width}} {so_far:>10}",
+                highlight=False,
+                soft_wrap=True,
             )
             bar.advance()
-    console.print(rows)
     best = best_trial(history)
     if best is None or best.objective is None:
         console.print("[red]no trial succeeded[/red]")

@@ -44,20 +44,24 @@ class TrialLines:
         self.count = len(f"{trials}/{trials}")
         self.trials = trials
 
-    def header(self) -> str:
+    def header(self, measured: str = MEASURED) -> str:
         """The knob names over their columns, then the measurement's columns."""
         cols = " ".join(
             f"{t:{a}{w}}" for t, w, a in zip(self.titles, self.widths, self.align, strict=True)
         )
-        return f"{'trial':>{self.count}} {cols}  {MEASURED}"
+        return f"{'trial':>{self.count}} {cols}  {measured}"
 
-    def line(self, n: int, config: Mapping[str, Value], record: TrialRecord) -> str:
-        """Trial ``n``: its values, then its measurement or outcome (wrapped past WIDTH)."""
+    def head(self, n: int, config: Mapping[str, Value]) -> str:
+        """Trial ``n`` and its knob values, in the header's columns."""
         values = " ".join(
             f"{_value(config[k]):{a}{w}}"
             for k, w, a in zip(self.names, self.widths, self.align, strict=True)
         )
-        head = f"{f'{n}/{self.trials}':>{self.count}} {values}  "
+        return f"{f'{n}/{self.trials}':>{self.count}} {values}  "
+
+    def line(self, n: int, config: Mapping[str, Value], record: TrialRecord) -> str:
+        """Trial ``n``: its values, then its measurement or outcome (wrapped past WIDTH)."""
+        head = self.head(n, config)
         if record.ok and record.objective is not None:
             m = record.metrics
             return head + (
