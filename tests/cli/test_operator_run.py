@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+import pytest
+
+from falcon_operator.cli import operator
+from falcon_operator.cli.main import main
 from falcon_operator.cli.operator import add_run_arguments, settings_from
 from falcon_operator.trials.source import SourceImages
 
@@ -29,3 +34,23 @@ def test_init_container_images_come_from_the_flags() -> None:
     assert pods.images.prepare == "mirror.local/busybox:1.35.0"
     assert pods.images.storage_initializer == "mirror.local/storage-initializer:v0.14.1"
     assert pods.runner_image == "mirror.local/falcon-trial:0.1.0"
+
+
+@pytest.mark.parametrize("entry", ["falcon", "falcon-operator"])
+def test_no_usable_kubeconfig_is_a_one_line_error(
+    entry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def run(*argv: str) -> int:
+        if entry == "falcon":
+            return main(["operator", "run", *argv])
+        return operator.main(list(argv))
+
+    base = ("--no-leader-election", "--metrics-port", "0")
+    assert run("--kubeconfig", str(tmp_path / "nope"), *base) == 2
+    err = capsys.readouterr().err
+    assert err == f"{entry}: error: kubeconfig {tmp_path / 'nope'} does not exist\n"
+    (tmp_path / "empty").write_text("")
+    assert run("--kubeconfig", str(tmp_path / "empty"), *base) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"{entry}: error: no usable kubeconfig ({tmp_path / 'empty'}): ")
+    assert len(err.splitlines()) == 1

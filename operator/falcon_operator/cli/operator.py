@@ -10,11 +10,13 @@ import argparse
 import asyncio
 import logging
 import os
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from falcon_operator.cli import args as argtypes
 from falcon_operator.cli.help import HelpFormatter, SubParsers, add_command
+from falcon_operator.errors import FalconError
 
 if TYPE_CHECKING:  # kubernetes and the controller load when the operator runs (fast --help)
     from falcon_operator.settings import OperatorSettings
@@ -175,13 +177,22 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run the operator until SIGTERM/SIGINT."""
+    """Run the operator until SIGTERM/SIGINT; no usable kubeconfig is a one-line error."""
+    from kubernetes.config import ConfigException
+
     from falcon_operator.handlers.app import run_operator
 
+    if args.kubeconfig is not None and not os.path.isfile(args.kubeconfig):
+        raise FalconError(f"kubeconfig {args.kubeconfig} does not exist")
     logging.basicConfig(
         level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    return asyncio.run(run_operator(settings_from(args)))
+    try:
+        return asyncio.run(run_operator(settings_from(args)))
+    except ConfigException as exc:
+        where = args.kubeconfig or os.environ.get("KUBECONFIG") or "in-cluster, ~/.kube/config"
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise FalconError(f"no usable kubeconfig ({where}): {text}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,4 +201,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="falcon-operator", description=RUN_DESCRIPTION, formatter_class=HelpFormatter
     )
     add_run_arguments(parser)
-    return run(parser.parse_args(argv))
+    try:
+        return run(parser.parse_args(argv))
+    except FalconError as exc:
+        print(f"falcon-operator: error: {exc}", file=sys.stderr)
+        return 2
