@@ -97,8 +97,8 @@ def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
         metavar="NAME[:KEY]",
         default=None,
         help="a ConfigMap you create with the model file under KEY (model.onnx if not given); "
-        "without this and --model-uri, the ConfigMap NAME-onnx is written into --output "
-        "(models up to 1 MiB)",
+        "without this and --model-uri, a ConfigMap <name>-onnx holding the model is written "
+        "into --output (models up to 1 MiB)",
     )
     s.add_argument(
         "--model-secret",
