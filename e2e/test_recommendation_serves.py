@@ -3,11 +3,11 @@
 ``falcon search`` runs on the shipped demo model; its output is applied the way it says
 (``kubectl apply --server-side -f``: the model's ConfigMap is too big for client-side apply)
 with only what the test world needs changed: the CPU Triton and busybox images built for real-0,
-real-0's pool in the node selector and its taints tolerated, and small CPU and memory requests
-(real-0 is this 2-core machine, not a g4dn). The init container copies the model from the
-ConfigMap into the repository, Triton (started by the Deployment's own args) loads it, the pod
-becomes Ready through its readiness probe, and an inference from the host through the pod's IP
-answers what onnxruntime answers.
+real-0's pool and power label (100) in the node selector, its taints tolerated, small CPU and
+memory requests (real-0 is this 2-core machine, not a g4dn). The init container copies the model
+from the ConfigMap into the repository, Triton (started by the Deployment's own args) loads it,
+the pod becomes Ready through its readiness probe, and an inference from the host through the
+pod's IP answers what onnxruntime answers.
 """
 
 from __future__ import annotations
