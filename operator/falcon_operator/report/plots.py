@@ -200,9 +200,11 @@ def space(data: ReportData, path: Path) -> Path:
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlim(0, max(1.0, float(left.max())) * 1.05)
         ax.grid(axis="x", alpha=0.3)
-    axes[0, 0].set_title("Space explored: trials per knob value")
+    fig.suptitle("Space explored: trials per knob value")
     axes[-1, 0].set_xlabel("trials")
-    axes[0, 0].legend(fontsize=7, loc="lower right")
+    axes[0, 0].legend(
+        fontsize=7, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, frameon=False
+    )
     return _save(fig, path)
 
 
