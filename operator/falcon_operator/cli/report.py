@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from falcon_operator.cli.help import SubParsers, add_command
 from falcon_operator.errors import FalconError
 
 if TYPE_CHECKING:
@@ -31,14 +32,16 @@ class ReportError(FalconError):
     """The report cannot be made (no kubeconfig, no such search or ConfigMap)."""
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
     """Register ``report`` on the ``falcon`` sub-command parsers."""
-    r = subparsers.add_parser(
+    r = add_command(
+        subparsers,
         "report",
-        help="write an operator search's report: an HTML page with plots",
-        description="Write the report of an InferenceConfigSearch: DIR/index.html with PNG "
-        "plots (objective per trial, throughput vs p99 with the SLO, cost vs throughput, the "
-        "space explored) and, for every knob value never tried, why the search skipped it.",
+        "write an operator search's report: an HTML page with plots",
+        "Write the report of an InferenceConfigSearch: DIR/index.html with PNG plots\n"
+        "(objective per trial, throughput vs p99 with the SLO, cost vs throughput, the space\n"
+        "explored) and, for every knob value never tried, why the search skipped it. For an\n"
+        "offline search: falcon search MODEL.onnx --report DIR.",
     )
     r.add_argument("search", metavar="SEARCH", help="name of the InferenceConfigSearch")
     r.add_argument(
@@ -50,8 +53,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     r.add_argument(
         "--out",
         type=Path,
+        metavar="DIR",
         default=Path("falcon-report"),
-        help="folder to write index.html and the plots into (default: falcon-report)",
+        help="folder to write index.html and the plots into",
     )
     r.add_argument(
         "--kubeconfig", default=None, help="kubeconfig (default: $KUBECONFIG / ~/.kube/config)"
