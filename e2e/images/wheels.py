@@ -80,19 +80,7 @@ def project_wheel(cache: Path) -> Path:
 def dependency_wheels(cache: Path) -> Path:
     """A folder holding a wheel of every pinned dependency and theirs (built once per key)."""
     target = cache / "wheels" / f"deps-{deps_key()}"
-    if not target.is_dir():
-        part = target.with_name(target.name + ".part")
-        shutil.rmtree(part, ignore_errors=True)
-        _pip(
-            "wheel",
-            "--only-binary=:all:",
-            "--wheel-dir",
-            str(part),
-            *sorted(pins().values()),
-            what="pip wheel dependencies",
-        )
-        part.rename(target)
-    return target
+    return _binary_wheels(target, *sorted(pins().values()), what="pip wheel dependencies")
 
 
 def requirements_key(requirements: Path) -> str:
@@ -104,17 +92,14 @@ def requirements_key(requirements: Path) -> str:
 def requirement_wheels(cache: Path, requirements: Path) -> Path:
     """A folder holding a wheel of everything in a requirements file (built once per key)."""
     target = cache / "wheels" / f"req-{requirements_key(requirements)}"
+    return _binary_wheels(target, "-r", str(requirements), what=f"pip wheel -r {requirements.name}")
+
+
+def _binary_wheels(target: Path, *wanted: str, what: str) -> Path:
+    """target, filled once with binary wheels of ``wanted`` (pip arguments) and theirs."""
     if not target.is_dir():
         part = target.with_name(target.name + ".part")
         shutil.rmtree(part, ignore_errors=True)
-        _pip(
-            "wheel",
-            "--only-binary=:all:",
-            "--wheel-dir",
-            str(part),
-            "-r",
-            str(requirements),
-            what=f"pip wheel -r {requirements.name}",
-        )
+        _pip("wheel", "--only-binary=:all:", "--wheel-dir", str(part), *wanted, what=what)
         part.rename(target)
     return target

@@ -52,6 +52,19 @@ def _plan(ctx: SearchContext, launch: Launch) -> LoadPlan:
     )
 
 
+async def _look(kube: Kube, ctx: SearchContext, launch: Launch, view: PodView) -> PodView | Verdict:
+    """The trial pod as it is now, or the failed verdict when it is gone or has failed."""
+    pod = await kube.get_pod(ctx.ref.namespace, view.name)
+    if pod is None:
+        return failed(launch.config, "deleted", "the trial pod disappeared")
+    current = read_pod(pod)
+    if current.state is PodState.FAILED:
+        return failed(
+            launch.config, "oom" if current.oom_killed else "crash", failure_reason(current)
+        )
+    return current
+
+
 async def simulated(
     kube: Kube, ctx: SearchContext, launch: Launch, view: PodView, settings: ControllerSettings
 ) -> Verdict:
@@ -61,14 +74,9 @@ async def simulated(
         return failed(launch.config, "oom", "the model does not fit: out of memory")
     deadline = time.monotonic() + ctx.sim.trial_seconds(ctx.resolved.spec.budget)
     while True:
-        pod = await kube.get_pod(ctx.ref.namespace, view.name)
-        if pod is None:
-            return failed(launch.config, "deleted", "the trial pod disappeared")
-        current = read_pod(pod)
-        if current.state is PodState.FAILED:
-            return failed(
-                launch.config, "oom" if current.oom_killed else "crash", failure_reason(current)
-            )
+        current = await _look(kube, ctx, launch, view)
+        if isinstance(current, Verdict):
+            return current
         if current.state in (PodState.SUCCEEDED, PodState.DELETING):
             return failed(launch.config, "deleted", f"the trial pod ended early ({current.state})")
         left = deadline - time.monotonic()
@@ -105,14 +113,9 @@ async def live(
     url = metrics_url(view.ip or "", port=METRICS_PORT)
     deadline = time.monotonic() + settings.report_timeout_s
     while True:
-        pod = await kube.get_pod(ctx.ref.namespace, view.name)
-        if pod is None:
-            return failed(launch.config, "deleted", "the trial pod disappeared")
-        current = read_pod(pod)
-        if current.state is PodState.FAILED:
-            return failed(
-                launch.config, "oom" if current.oom_killed else "crash", failure_reason(current)
-            )
+        current = await _look(kube, ctx, launch, view)
+        if isinstance(current, Verdict):
+            return current
         if current.runner_report is not None:
             break
         if time.monotonic() > deadline:
