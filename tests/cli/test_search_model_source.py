@@ -65,6 +65,18 @@ def test_a_storage_uri_is_fetched_by_an_init_container(tmp_path: Path) -> None:
     assert "/model-src/resnet.onnx" in prepare["command"][2]
 
 
+def test_the_triton_image_can_be_chosen(tmp_path: Path) -> None:
+    def images(out: Path) -> list[str]:
+        docs = yaml.safe_load_all(out.read_text())
+        (deployment,) = [d for d in docs if d["kind"] == "Deployment"]
+        return [c["image"] for c in deployment["spec"]["template"]["spec"]["containers"]]
+
+    default = images(_search(tmp_path))
+    assert default == ["nvcr.io/nvidia/tritonserver:24.08-py3"]  # the CRD's tritonImage default
+    mirror = "registry.example.com/triton/tritonserver:24.08-py3"
+    assert images(_search(tmp_path, "--triton-image", mirror)) == [mirror]
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

@@ -8,6 +8,7 @@ fleet (one line per trial), prints the recommendation and writes the Deployment 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -106,6 +107,13 @@ def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
         default=None,
         help="Secret with the credentials the --model-uri download needs (default: none)",
     )
+    s.add_argument(
+        "--triton-image",
+        metavar="IMAGE",
+        default=None,
+        help="the Triton Inference Server image of the Deployment, e.g. your registry's mirror "
+        "(default: the same as an InferenceConfigSearch's spec.model.tritonImage)",
+    )
 
 
 def _describe(record: TrialRecord) -> str:
@@ -125,8 +133,11 @@ def _write(args: argparse.Namespace, best: TrialRecord, catalog: Catalog, name: 
     from falcon_operator.recommend.serving import recommendation_manifests
 
     options = DeploymentOptions(name=name, namespace=args.namespace)
+    model = source.model
+    if args.triton_image:
+        model = dataclasses.replace(model, triton_image=args.triton_image)
     manifests = recommendation_manifests(
-        best.config, catalog, source.model, options, objective=best.objective
+        best.config, catalog, model, options, objective=best.objective
     )
     if source.configmap is not None:
         manifests.insert(0, source.configmap)
