@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 from typing import Any, cast
 
+from reconcile_pods import ready_pod_manifest
+
 import falcon_operator
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch
@@ -51,21 +53,7 @@ class Cluster:
         return self.configmaps.get(name)
 
     def ready_pod(self, name: str) -> None:
-        self.pods[name] = {
-            "metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z"},
-            "spec": {"nodeName": "kwok-t4-0"},
-            "status": {
-                "phase": "Running",
-                "podIP": "127.1.0.9",
-                "conditions": [
-                    {
-                        "type": "Ready",
-                        "status": "True",
-                        "lastTransitionTime": "2026-01-01T00:00:00Z",
-                    }
-                ],
-            },
-        }
+        self.pods[name] = ready_pod_manifest(name)
 
     async def create_pod(self, namespace: str, body: dict[str, Any]) -> bool:
         self.created[body["metadata"]["name"]] = time.monotonic()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from reconcile_pods import ready_pod_manifest
 from rich.console import Console
 
 import falcon_operator
@@ -65,21 +66,7 @@ class ApiServer:
         return self.pods.get(name)
 
     def ready_pod(self, name: str) -> dict[str, Any]:
-        pod = {
-            "metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z"},
-            "spec": {"nodeName": "kwok-t4-0"},
-            "status": {
-                "phase": "Running",
-                "podIP": "127.1.0.9",
-                "conditions": [
-                    {
-                        "type": "Ready",
-                        "status": "True",
-                        "lastTransitionTime": "2026-01-01T00:00:01Z",
-                    }
-                ],
-            },
-        }
+        pod = ready_pod_manifest(name, ready_at="2026-01-01T00:00:01Z")
         self.pods[name] = pod
         return pod
 
