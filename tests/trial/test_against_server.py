@@ -121,9 +121,9 @@ def test_inputs_follow_the_model_metadata(triton: TritonServer) -> None:
 
 @pytest.mark.slow
 def test_resnet_on_onnxruntime_gives_a_stable_measurement(triton: TritonServer) -> None:
-    # the runner in its own process, long windows and a 50% tolerance: the p99 of ~1 ms CPU
-    # inferences on a 2-core machine shared by the server, the runner and onnxruntime swings
-    # by a third between windows; the throughput itself stays within 10%
+    # the runner in its own process, long windows and a 50% tolerance: on a 2-core machine
+    # shared by the server, the runner and onnxruntime both the p99 of ~1 ms CPU inferences and
+    # the throughput swing by up to a third between windows (CI once saw 384 vs 437 rps)
     done = _cli("--url", triton.url, "--model", "resnet", "--concurrency", "2", "--warmup-s",
                 "1", "--window-s", "3", "--max-windows", "12", "--tolerance", "0.5",
                 "--quiet")  # fmt: skip
@@ -132,8 +132,10 @@ def test_resnet_on_onnxruntime_gives_a_stable_measurement(triton: TritonServer) 
     assert done.returncode == 0, result["windows"]
     assert result["stable"] is True and result["errors"] == 0
     assert result["throughput_rps"] > 20 and result["p99_ms"] >= result["p50_ms"] > 0
-    rps = [w["rps"] for w in result["windows"][-3:]]
-    assert max(rps) <= 1.1 * min(rps)
+    last = result["windows"][-3:]  # the runner stopped because these agree within --tolerance
+    for key in ("rps", "p99_ms"):
+        values = [w[key] for w in last]
+        assert max(values) <= 1.5 * min(values), (key, values)
     assert report["model"]["platform"] == "onnxruntime_onnx"
 
 
