@@ -27,8 +27,8 @@ from falcon_e2e.operator import (
 )
 from kubernetes import client
 
+from falcon_operator.core.catalog import load_catalog
 from falcon_operator.fleet.backend import FleetBackend
-from falcon_operator.fleet.catalog import load_catalog
 from falcon_operator.fleet.performance import FleetModel
 from falcon_operator.fleet.workload import workload_from_onnx
 

@@ -10,10 +10,10 @@ import yaml
 from kubernetes import client
 
 from falcon_operator.cli.main import main
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.space import Value
 from falcon_operator.recommend.deployment import DeploymentOptions
 from falcon_operator.recommend.serving import recommendation_manifests
-from falcon_operator.search.space import Value
 from falcon_operator.spec.model import ModelSpec
 
 MODEL = Path(__file__).resolve().parent.parent / "operator/falcon_operator/data/models"

@@ -90,7 +90,7 @@ def test_check_mode_reports_a_stale_file(tmp_path: Path) -> None:
 
 def test_prices_doc_matches_the_catalog() -> None:
     """docs/prices.md's table of derived GPU-hour prices is the shipped catalog's."""
-    from falcon_operator.fleet.catalog import load_catalog
+    from falcon_operator.core.catalog import load_catalog
 
     catalog = load_catalog()
     rows: dict[str, list[str]] = {}

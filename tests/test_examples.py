@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))

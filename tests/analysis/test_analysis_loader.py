@@ -13,7 +13,7 @@ from onnx_single import single_op
 
 from falcon_operator.analysis import ModelError, load_model, profile_model
 from falcon_operator.analysis.zoo import resnet_cnn
-from falcon_operator.errors import FalconError
+from falcon_operator.core.errors import FalconError
 
 SHIPPED = (
     Path(__file__).resolve().parents[2] / "operator/falcon_operator/data/models/resnet-mini.onnx"

@@ -10,11 +10,11 @@ import pytest
 
 from falcon_operator.backends.base import Backend
 from falcon_operator.backends.table import TableOracle
-from falcon_operator.errors import DataError, SpaceError
+from falcon_operator.core.errors import DataError, SpaceError
+from falcon_operator.core.records import Outcome
+from falcon_operator.core.space import Value
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
 from falcon_operator.knowledge.tables import Table, read_table
-from falcon_operator.search.records import Outcome
-from falcon_operator.search.space import Value
 
 BERT_CSV = default_data_dir() / "models" / "targets" / "reg-bert-large.csv"
 

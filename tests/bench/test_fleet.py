@@ -12,9 +12,9 @@ import pytest
 
 from falcon_operator.analysis import zoo
 from falcon_operator.bench.fleet import FleetBenchSettings, write_fleet_dataset
+from falcon_operator.core.catalog import load_catalog
 from falcon_operator.fleet import models as fleet_models
 from falcon_operator.fleet.backend import FleetBackend, fleet_space
-from falcon_operator.fleet.catalog import load_catalog
 from falcon_operator.fleet.performance import FleetModel
 from falcon_operator.knowledge.dataset import FalconDataset
 

@@ -19,7 +19,7 @@ from falcon_operator.bench.report import (
     trials_to,
     write_report,
 )
-from falcon_operator.errors import DataError
+from falcon_operator.core.errors import DataError
 
 NAN = math.nan
 CPS = (3, 6)

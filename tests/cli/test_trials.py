@@ -10,11 +10,11 @@ from rich.console import Console
 
 from falcon_operator.cli.progress import Steps
 from falcon_operator.cli.trials import WIDTH, TrialLines, run_trials
+from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.space import Space, Value
 from falcon_operator.fleet.backend import fleet_space
-from falcon_operator.fleet.catalog import load_catalog
 from falcon_operator.search.baselines import RandomStrategy
-from falcon_operator.search.records import Outcome, TrialRecord
-from falcon_operator.search.space import Space, Value
 
 SPACE = fleet_space(load_catalog(None))
 

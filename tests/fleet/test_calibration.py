@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from falcon_operator.cli.main import main
-from falcon_operator.errors import DataError
+from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.errors import DataError
 from falcon_operator.fleet.calibration import calibrate
-from falcon_operator.fleet.catalog import load_catalog
 from falcon_operator.fleet.performance import FleetModel, Workload
 from falcon_operator.fleet.timings import (
     Timing,

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from falcon_operator.analysis import zoo
+from falcon_operator.core.catalog import load_catalog
 from falcon_operator.fleet.backend import FleetBackend, fleet_space
-from falcon_operator.fleet.catalog import load_catalog
 from falcon_operator.fleet.knowledge import (
     cache_dir,
     fleet_knowledge,

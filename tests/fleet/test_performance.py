@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from falcon_operator.errors import DataError
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.errors import DataError
 from falcon_operator.fleet.performance import FleetModel, Workload, synthetic_workload
 
 
@@ -108,8 +108,8 @@ def test_objective_is_rps_per_dollar(model: FleetModel) -> None:
 
 
 def test_fleet_backend_records(model: FleetModel) -> None:
+    from falcon_operator.core.records import Outcome
     from falcon_operator.fleet.backend import FleetBackend, fleet_space
-    from falcon_operator.search.records import Outcome
 
     space = fleet_space(model.catalog, gpus=["T4", "A100"])
     assert "A100/1g.5gb" in space.knob("gputype").values
@@ -130,8 +130,8 @@ def test_fleet_backend_records(model: FleetModel) -> None:
 
 
 def test_a_measured_p99_over_the_slo_fails_the_trial(model: FleetModel) -> None:
+    from falcon_operator.core.records import Outcome
     from falcon_operator.fleet.backend import FleetBackend
-    from falcon_operator.search.records import Outcome
 
     config = {"batchsize": 16, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"}
     clean = FleetBackend(cnn(), model).measure(config, noisy=False)

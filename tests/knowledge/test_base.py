@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from falcon_operator.errors import KnowledgeError
+from falcon_operator.core.errors import KnowledgeError
 from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
 from falcon_operator.knowledge.prior import Prior
@@ -81,8 +81,8 @@ def test_curve_prior_is_divided_by_a_known_cost(kb: Knowledge) -> None:
 
 
 def test_fleet_cost_function_matches_the_model() -> None:
+    from falcon_operator.core.catalog import load_catalog
     from falcon_operator.fleet.backend import FleetBackend, fleet_space
-    from falcon_operator.fleet.catalog import load_catalog
     from falcon_operator.fleet.performance import FleetModel, synthetic_workload
 
     model = FleetModel(load_catalog())

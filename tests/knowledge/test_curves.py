@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import falcon_operator
-from falcon_operator.errors import DataError, KnowledgeError
+from falcon_operator.core.errors import DataError, KnowledgeError
 from falcon_operator.knowledge.curves import (
     GPU_CODES,
     KNOB_PAIRS,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import falcon_operator
-from falcon_operator.errors import DataError, KnowledgeError
+from falcon_operator.core.errors import DataError, KnowledgeError
 from falcon_operator.knowledge.kops import KopSelectionError, read_operator_shares, select_kops
 
 MODELS = Path(falcon_operator.__file__).parent / "data/falcon/models/model-operator"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import falcon_operator
-from falcon_operator.errors import KnowledgeError
+from falcon_operator.core.errors import KnowledgeError
 from falcon_operator.knowledge.curves import (
     Curve,
     load_model_operator_curves,

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 import yaml
 
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.space import Value
 from falcon_operator.recommend.deployment import DeploymentOptions, to_yaml
 from falcon_operator.recommend.serving import recommendation_manifests
-from falcon_operator.search.space import Value
 from falcon_operator.spec.model import ConfigMapKeyRef, ModelSpec
 
 IN_CONFIGMAP = ModelSpec("resnet", config_map_ref=ConfigMapKeyRef("resnet-onnx", "model.onnx"))
@@ -133,7 +133,7 @@ def test_yaml_is_plain_and_round_trips() -> None:
 
 
 def test_unknown_gpu_is_an_error() -> None:
-    from falcon_operator.errors import DataError
+    from falcon_operator.core.errors import DataError
 
     with pytest.raises(DataError):
         _manifests("TPU")

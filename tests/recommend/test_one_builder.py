@@ -13,9 +13,9 @@ from pathlib import Path
 import yaml
 
 from falcon_operator.cli.main import main
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.reconcile.output import recommendation
-from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.spec import parse_spec, resolve
 from falcon_operator.trials.manifest import SearchRef
 

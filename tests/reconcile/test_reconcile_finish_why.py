@@ -9,6 +9,7 @@ from typing import Any, cast
 import yaml
 
 import falcon_operator
+from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.reconcile import plan
 from falcon_operator.reconcile.engine import build_engine
 from falcon_operator.reconcile.finish import Finisher
@@ -16,7 +17,6 @@ from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.loop import SearchLoop
 from falcon_operator.reconcile.prepare import SearchContext, shipped_catalog, shipped_knowledge
 from falcon_operator.reconcile.settings import ControllerSettings
-from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.spec import parse_spec, resolve
 from falcon_operator.trials.history import TrialEntry
 from falcon_operator.trials.manifest import SearchRef

@@ -9,7 +9,7 @@ from typing import Any, cast
 
 import pytest
 
-from falcon_operator.errors import PermanentError
+from falcon_operator.core.errors import PermanentError
 from falcon_operator.reconcile import search
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.settings import ControllerSettings

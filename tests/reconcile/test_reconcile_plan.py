@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.reconcile import plan
-from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.spec.model import BudgetSpec
 from falcon_operator.trials.history import TrialEntry
 

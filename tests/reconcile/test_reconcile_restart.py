@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from falcon_operator.core.catalog import load_catalog
 from falcon_operator.fleet.backend import FleetBackend
-from falcon_operator.fleet.catalog import load_catalog
 from falcon_operator.fleet.performance import FleetModel, synthetic_workload
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.reconcile import plan

@@ -13,13 +13,13 @@ from typing import Any, cast
 from reconcile_pods import ready_pod_manifest
 
 import falcon_operator
+from falcon_operator.core.space import Value
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch
 from falcon_operator.reconcile.prepare import prepare, shipped_knowledge
 from falcon_operator.reconcile.settings import ControllerSettings
 from falcon_operator.reconcile.store import HistoryStore
 from falcon_operator.reconcile.trial import TrialRunner
-from falcon_operator.search.space import Value
 from falcon_operator.trials.manifest import SearchRef
 from falcon_operator.trials.readback import read_pod
 from falcon_operator.trials.simulated import SimulationSettings

@@ -24,13 +24,13 @@ from rich.console import Console
 import falcon_operator
 from falcon_operator.cli import search as search_cli
 from falcon_operator.cli.main import main
+from falcon_operator.core.records import Outcome
+from falcon_operator.core.space import Value
 from falcon_operator.reconcile import measure
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch
 from falcon_operator.reconcile.prepare import SearchContext, prepare, shipped_knowledge
 from falcon_operator.reconcile.settings import ControllerSettings
-from falcon_operator.search.records import Outcome
-from falcon_operator.search.space import Value
 from falcon_operator.spec.model import BudgetSpec
 from falcon_operator.trials.history import TrialEntry
 from falcon_operator.trials.manifest import SearchRef

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from kubernetes.client.exceptions import ApiException
 
-from falcon_operator.errors import PermanentError, SpecError, TransientError
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.errors import PermanentError, SpecError, TransientError
+from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.reconcile import plan
 from falcon_operator.reconcile.faults import FaultPlan
 from falcon_operator.reconcile.kube import _error
 from falcon_operator.reconcile.output import recommendation
 from falcon_operator.reconcile.status import progress_status, set_condition
-from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.spec import parse_spec, resolve
 from falcon_operator.trials.history import TrialEntry
 from falcon_operator.trials.manifest import SearchRef

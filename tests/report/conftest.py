@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.space import Knob, Space
 from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings
 from falcon_operator.search.falcon import FalconStrategy
-from falcon_operator.search.records import Outcome, TrialRecord
-from falcon_operator.search.space import Knob, Space
 
 GPU = {"A": 100.0, "B": 40.0, "C": np.nan}
 BATCH = {1: 0.5, 2: 1.0, 4: 0.8}

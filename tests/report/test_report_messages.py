@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.space import Value
 from falcon_operator.report.messages import no_success, short_config
 from falcon_operator.report.numbers import plain
-from falcon_operator.search.records import Outcome, TrialRecord
-from falcon_operator.search.space import Value
 
 
 def _slo(gpu: str, p99: float) -> TrialRecord:
@@ -51,8 +51,8 @@ def test_short_config_puts_gpu_and_batch_first() -> None:
 
 def test_an_slo_out_of_reach_on_the_fleet_still_reports_its_low_load_p99() -> None:
     import falcon_operator
+    from falcon_operator.core.catalog import load_catalog
     from falcon_operator.fleet.backend import FleetBackend
-    from falcon_operator.fleet.catalog import load_catalog
     from falcon_operator.fleet.performance import FleetModel
     from falcon_operator.fleet.workload import workload_from_onnx
     from falcon_operator.trials.simulated import simulated_verdict

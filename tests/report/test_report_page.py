@@ -7,11 +7,11 @@ from pathlib import Path
 
 from PIL import Image
 
+from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.report import plots
 from falcon_operator.report.data import build
 from falcon_operator.report.page import write
 from falcon_operator.search.falcon import FalconStrategy
-from falcon_operator.search.records import Outcome, TrialRecord
 
 
 def _pngs(page: Path) -> list[str]:

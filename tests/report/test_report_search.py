@@ -20,10 +20,10 @@ from falcon_operator.cli import export as export_cli
 from falcon_operator.cli import report as report_cli
 from falcon_operator.cli import search as search_cli
 from falcon_operator.cli.main import main
+from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.space import Value
 from falcon_operator.reconcile.engine import build_engine
 from falcon_operator.reconcile.prepare import shipped_catalog, shipped_knowledge
-from falcon_operator.search.records import Outcome, TrialRecord
-from falcon_operator.search.space import Value
 from falcon_operator.spec import parse_spec, resolve
 from falcon_operator.trials.history import TrialEntry, encode_entry
 

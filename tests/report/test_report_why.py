@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.report.why import skipped, why_line
 from falcon_operator.search.falcon import FalconStrategy
-from falcon_operator.search.records import Outcome, TrialRecord
 
 
 def test_every_untried_value_gets_the_searchs_estimate_or_the_sources_verdict(

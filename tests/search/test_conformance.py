@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 from falcon_operator.backends.table import TableOracle
-from falcon_operator.errors import StrategyError
+from falcon_operator.core.errors import StrategyError
+from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.space import Config, Knob, Space, Value
 from falcon_operator.knowledge.base import Knowledge, build_knowledge
 from falcon_operator.knowledge.curves import Curve
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
 from falcon_operator.knowledge.tables import Table
-from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.search.registry import METHODS, make_strategy
-from falcon_operator.search.space import Config, Knob, Space, Value
 from falcon_operator.search.strategy import Strategy
 
 N_TRIALS = 8

@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.space import Knob, Space
 from falcon_operator.knowledge.base import Knowledge, build_knowledge
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
 from falcon_operator.knowledge.kops import select_kops
@@ -17,8 +19,6 @@ from falcon_operator.knowledge.prior import Prior
 from falcon_operator.knowledge.tables import Table
 from falcon_operator.search.acquisition import expected_improvement, feasibility
 from falcon_operator.search.falcon import FalconSettings, FalconStrategy, _Scan
-from falcon_operator.search.records import Outcome, TrialRecord
-from falcon_operator.search.space import Knob, Space
 from falcon_operator.search.strategy import search_state
 from falcon_operator.search.surrogate import PriorGP, SurrogateSettings
 

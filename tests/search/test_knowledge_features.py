@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.space import Knob, Space
 from falcon_operator.knowledge.base import build_knowledge
 from falcon_operator.knowledge.prior import Prior
 from falcon_operator.knowledge.tables import Table
 from falcon_operator.search.falcon import FalconStrategy
 from falcon_operator.search.feature_gp import FeatureGP, median_distance
-from falcon_operator.search.records import Outcome, TrialRecord
-from falcon_operator.search.space import Knob, Space
 from falcon_operator.search.strategy import search_state
 
 Index = NDArray[np.int64]

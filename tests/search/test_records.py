@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from falcon_operator.errors import DataError
-from falcon_operator.search.records import Outcome, TrialRecord, best_trial, ok_trials
-from falcon_operator.search.space import Value
+from falcon_operator.core.errors import DataError
+from falcon_operator.core.records import Outcome, TrialRecord, best_trial, ok_trials
+from falcon_operator.core.space import Value
 
 CFG: dict[str, Value] = {"batchsize": 4, "gpumem": 1.2, "gputype": "T4"}
 

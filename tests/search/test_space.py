@@ -9,8 +9,8 @@ from collections.abc import Mapping
 import numpy as np
 import pytest
 
-from falcon_operator.errors import SpaceError
-from falcon_operator.search.space import Knob, Space, Value, space_from_columns
+from falcon_operator.core.errors import SpaceError
+from falcon_operator.core.space import Knob, Space, Value, space_from_columns
 
 SMALL = Space(
     (

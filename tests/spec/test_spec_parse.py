@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from falcon_operator.errors import SpecError
+from falcon_operator.core.errors import SpecError
 from falcon_operator.spec import parse_spec
 from falcon_operator.spec.model import (
     AlgorithmSpec,

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from falcon_operator.errors import SpecError
+from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.errors import SpecError
 from falcon_operator.fleet.backend import fleet_space
-from falcon_operator.fleet.catalog import load_catalog
 from falcon_operator.spec import parse_spec, prices_from_document, resolve
 from falcon_operator.spec.model import PriceOverrides
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
 from falcon_operator.spec import ResolvedSearch, parse_spec, resolve
 from falcon_operator.trials.manifest import SearchRef
 

@@ -109,7 +109,7 @@ def test_model_from_a_configmap_is_copied_with_its_config(
 
 
 def test_model_from_a_uri_is_fetched_with_credentials(owner: SearchRef) -> None:
-    from falcon_operator.fleet.catalog import load_catalog
+    from falcon_operator.core.catalog import load_catalog
 
     spec = {
         "model": {

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from falcon_operator.core.records import Outcome
 from falcon_operator.metrics import WindowMeasurement
-from falcon_operator.search.records import Outcome
 from falcon_operator.trials.outcome import judge
 
 CONFIG = {"batchsize": 8, "cpus": 4, "gpumem": 0.0, "gpupower": 75, "gputype": "T4"}

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from falcon_operator.errors import DataError
-from falcon_operator.search.records import Outcome, TrialRecord
+from falcon_operator.core.errors import DataError
+from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.trials.history import TrialEntry, decode_history, encode_entry, records
 from falcon_operator.trials.readback import PodState, failure_reason, never_schedulable, read_pod
 

@@ -17,10 +17,10 @@ import yaml
 from triton_helpers import RESNET, VGG, client, infer, reference, sample
 
 from falcon_operator.cli import export
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.recommend.serving import model_config as recommended_pbtxt
 from falcon_operator.reconcile.output import recommendation
-from falcon_operator.search.records import Outcome, TrialRecord
 from falcon_operator.spec import ResolvedSearch, parse_spec, resolve
 from falcon_operator.trials.manifest import SearchRef, trial_pod
 from falcon_operator.triton.repository import write_model

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from triton_helpers import RESNET, VGG, client, infer, sample, settled, started
 
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
 from falcon_operator.fleet.performance import FleetModel
 from falcon_operator.fleet.workload import workload_from_onnx
 from falcon_operator.metrics import measure_window

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from triton_helpers import RESNET, VGG, reference, sample
 
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
 from falcon_operator.fleet.performance import FleetModel
 from falcon_operator.fleet.workload import workload_from_onnx
 from falcon_operator.triton.onnxio import OnnxIoError, OnnxRunner, batch_size, io_entries

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from falcon_operator.errors import FalconError
+from falcon_operator.core.errors import FalconError
 
 
 class ModelError(FalconError, ValueError):

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol, runtime_checkable
 
-from falcon_operator.search.records import TrialRecord
-from falcon_operator.search.space import Value
+from falcon_operator.core.records import TrialRecord
+from falcon_operator.core.space import Value
 
 
 @runtime_checkable

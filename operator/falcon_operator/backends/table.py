@@ -10,9 +10,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.space import Value
 from falcon_operator.knowledge.tables import Table
-from falcon_operator.search.records import Outcome, TrialRecord
-from falcon_operator.search.space import Value
 
 
 class TableOracle:

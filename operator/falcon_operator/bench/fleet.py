@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from falcon_operator.core.catalog import Catalog
 from falcon_operator.fleet.backend import FleetBackend, fleet_space
-from falcon_operator.fleet.catalog import Catalog
 from falcon_operator.fleet.knowledge import (
     measured_table,
     operator_curves,

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 import numpy as np
 
 from falcon_operator.bench.report import latency_stats
+from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.space import Knob, Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.search.falcon import FalconStrategy
-from falcon_operator.search.records import Outcome, TrialRecord
-from falcon_operator.search.space import Knob, Space
 
 
 def large_space() -> Space:

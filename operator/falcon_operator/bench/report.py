@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from falcon_operator.errors import DataError
+from falcon_operator.core.errors import DataError
 
 __all__ = [
     "LEVEL_HIGH",

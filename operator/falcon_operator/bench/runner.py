@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from falcon_operator.backends.table import TableOracle
 from falcon_operator.bench.report import RunResult
+from falcon_operator.core.records import TrialRecord
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.tables import Table
-from falcon_operator.search.records import TrialRecord
 from falcon_operator.search.registry import make_strategy
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from falcon_operator.cli.help import SubParsers, add_command
-from falcon_operator.errors import DataError
+from falcon_operator.core.errors import DataError
 
 if TYPE_CHECKING:  # the command's own imports wait until it runs (fast --help)
     from rich.table import Table as RichTable
@@ -85,8 +85,8 @@ def run(args: argparse.Namespace) -> int:
     """Calibrate, print the table and summary, write ``--json`` / ``--markdown``."""
     from rich.console import Console
 
+    from falcon_operator.core.catalog import load_catalog
     from falcon_operator.fleet.calibration import calibrate
-    from falcon_operator.fleet.catalog import load_catalog
     from falcon_operator.fleet.performance import FleetModel
     from falcon_operator.fleet.timings import default_timings_path, load_timings
 

@@ -21,8 +21,9 @@ from falcon_operator.bench.report import write_report
 from falcon_operator.bench.runner import Job, JobResult, run_jobs
 from falcon_operator.cli.progress import Steps
 from falcon_operator.cli.trials import TrialLines
-from falcon_operator.errors import DataError
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.errors import DataError
+from falcon_operator.core.records import TrialRecord, best_trial
 from falcon_operator.knowledge.base import (
     Knowledge,
     KnowledgeSettings,
@@ -31,7 +32,6 @@ from falcon_operator.knowledge.base import (
 )
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
 from falcon_operator.knowledge.tables import Table, read_table
-from falcon_operator.search.records import TrialRecord, best_trial
 from falcon_operator.search.registry import make_strategy
 
 #: soft wrap: rich never breaks a text line (a pipe is 80 columns to rich); tables still fit

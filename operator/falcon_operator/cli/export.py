@@ -25,7 +25,7 @@ from typing import Any
 
 from falcon_operator.cli.files import write_atomic
 from falcon_operator.cli.help import SubParsers, add_command
-from falcon_operator.errors import FalconError
+from falcon_operator.core.errors import FalconError
 
 Obj = dict[str, Any]
 #: the resource exported (as ``spec.constants.KIND``; not imported: ``falcon --help`` stays fast)

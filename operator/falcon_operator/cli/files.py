@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from falcon_operator.errors import FalconError
+from falcon_operator.core.errors import FalconError
 
 
 class OutputError(FalconError):

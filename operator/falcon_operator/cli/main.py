@@ -17,7 +17,7 @@ from pathlib import Path
 from falcon_operator import __version__
 from falcon_operator.cli import args as argtypes
 from falcon_operator.cli.help import HelpFormatter, add_command, default_text
-from falcon_operator.errors import FalconError
+from falcon_operator.core.errors import FalconError
 from falcon_operator.search.methods import METHODS
 
 DESCRIPTION = """\

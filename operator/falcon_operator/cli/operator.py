@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from falcon_operator.cli import args as argtypes
 from falcon_operator.cli.help import HelpFormatter, SubParsers, add_command
-from falcon_operator.errors import FalconError
+from falcon_operator.core.errors import FalconError
 
 if TYPE_CHECKING:  # kubernetes and the controller load when the operator runs (fast --help)
     from falcon_operator.settings import OperatorSettings

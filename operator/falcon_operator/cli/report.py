@@ -18,13 +18,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from falcon_operator.cli.help import SubParsers, add_command
-from falcon_operator.errors import FalconError
+from falcon_operator.core.errors import FalconError
 
 if TYPE_CHECKING:
+    from falcon_operator.core.records import TrialRecord
+    from falcon_operator.core.space import Space
     from falcon_operator.knowledge.base import Knowledge
     from falcon_operator.search.falcon import FalconStrategy
-    from falcon_operator.search.records import TrialRecord
-    from falcon_operator.search.space import Space
     from falcon_operator.search.strategy import Strategy
 
 

@@ -20,9 +20,9 @@ from falcon_operator.cli.help import SubParsers, add_command
 from falcon_operator.search.methods import METHODS
 
 if TYPE_CHECKING:  # the search's own imports wait until it runs (fast --help)
-    from falcon_operator.fleet.catalog import Catalog
+    from falcon_operator.core.catalog import Catalog
+    from falcon_operator.core.records import TrialRecord
     from falcon_operator.recommend.source import ModelSource
-    from falcon_operator.search.records import TrialRecord
 
 #: soft wrap: rich never breaks a line, in a pipe (80 columns to rich) or on a terminal
 console = Console(soft_wrap=True)
@@ -152,14 +152,14 @@ def _write(args: argparse.Namespace, best: TrialRecord, catalog: Catalog, name: 
 def run(args: argparse.Namespace) -> int:
     """Search the simulated fleet for ``args.model`` and write the recommendation."""
     from falcon_operator.cli.trials import run_trials
+    from falcon_operator.core.catalog import default_catalog_path, load_catalog
+    from falcon_operator.core.records import best_trial
     from falcon_operator.fleet.backend import FleetBackend, fleet_space
-    from falcon_operator.fleet.catalog import default_catalog_path, load_catalog
     from falcon_operator.fleet.knowledge import cached_fleet_knowledge
     from falcon_operator.fleet.performance import FleetModel
     from falcon_operator.fleet.workload import workload_from_onnx
     from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
     from falcon_operator.recommend.source import k8s_name, model_source
-    from falcon_operator.search.records import best_trial
     from falcon_operator.search.registry import make_strategy
 
     catalog = load_catalog(args.catalog)

@@ -17,8 +17,8 @@ from falcon_operator.cli.progress import Steps
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from falcon_operator.search.records import TrialRecord
-    from falcon_operator.search.space import Space, Value
+    from falcon_operator.core.records import TrialRecord
+    from falcon_operator.core.space import Space, Value
     from falcon_operator.search.strategy import Strategy
 
 #: the widest trial line (the issue's limit; a terminal of 100 columns never wraps one)

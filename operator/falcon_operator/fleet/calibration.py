@@ -25,7 +25,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.stats import spearmanr
 
-from falcon_operator.errors import DataError
+from falcon_operator.core.errors import DataError
 from falcon_operator.fleet.calibration_report import CalibrationReport, GpuFit, OperatorFit, rms
 from falcon_operator.fleet.performance import FleetModel, Workload
 from falcon_operator.fleet.timings import Timing, operator_load

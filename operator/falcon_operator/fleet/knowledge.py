@@ -25,7 +25,8 @@ import onnx
 from numpy.typing import NDArray
 
 from falcon_operator import __version__
-from falcon_operator.errors import KnowledgeError
+from falcon_operator.core.errors import KnowledgeError
+from falcon_operator.core.space import Space
 from falcon_operator.fleet.backend import FleetBackend
 from falcon_operator.fleet.models import SOURCES, Builder
 from falcon_operator.fleet.performance import FleetModel, OperatorLoad, Workload
@@ -33,7 +34,6 @@ from falcon_operator.fleet.workload import workload_from_onnx
 from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings, build_knowledge
 from falcon_operator.knowledge.curves import Curve
 from falcon_operator.knowledge.tables import Table
-from falcon_operator.search.space import Space
 
 Array = NDArray[np.float64]
 

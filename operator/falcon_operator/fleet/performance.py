@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from falcon_operator.fleet.catalog import Catalog, Slice
+from falcon_operator.core.catalog import Catalog, Slice
 from falcon_operator.report.numbers import versus
 
 

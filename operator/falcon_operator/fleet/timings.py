@@ -29,7 +29,7 @@ from pathlib import Path
 
 from falcon_operator.analysis import opmap
 from falcon_operator.analysis.costs import FLOPS_PER_ELEMENT
-from falcon_operator.errors import DataError
+from falcon_operator.core.errors import DataError
 from falcon_operator.fleet.performance import OperatorLoad
 
 INSTANCE_GPUS: dict[str, str] = {

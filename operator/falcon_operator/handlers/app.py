@@ -20,7 +20,7 @@ from typing import Any
 import kopf
 import prometheus_client
 
-from falcon_operator.errors import FalconError, TransientError
+from falcon_operator.core.errors import FalconError, TransientError
 from falcon_operator.handlers import search
 from falcon_operator.reconcile.kube import Kube, load_api_client
 from falcon_operator.reconcile.lease import LeaseElector

@@ -14,7 +14,7 @@ from typing import Any
 
 import kopf
 
-from falcon_operator import errors
+from falcon_operator.core import errors
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.search import cleanup_search, run_search, search_ref
 from falcon_operator.reconcile.settings import ControllerSettings

@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from falcon_operator.errors import KnowledgeError
+from falcon_operator.core.errors import KnowledgeError
+from falcon_operator.core.space import Space
 from falcon_operator.knowledge.curves import Curve, classify_shape
 from falcon_operator.knowledge.pca import prune_redundant_curves
 from falcon_operator.knowledge.tables import Table
-from falcon_operator.search.space import Space
 
 FORMAT = "falcon-knowledge"
 VERSION = 1

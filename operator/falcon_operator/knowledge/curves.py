@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from falcon_operator.errors import DataError, KnowledgeError
+from falcon_operator.core.errors import DataError, KnowledgeError
 
 KNOB_PAIRS: dict[str, tuple[str, str]] = {
     "batchsize-GPU": ("batchsize", "gputype"),

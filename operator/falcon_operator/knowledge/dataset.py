@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from falcon_operator.errors import DataError
+from falcon_operator.core.errors import DataError
+from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings, build_knowledge
 from falcon_operator.knowledge.curves import Curve, load_operator_curves
 from falcon_operator.knowledge.kops import read_operator_shares
 from falcon_operator.knowledge.tables import Table, find_tables, read_tables, table_name
-from falcon_operator.search.space import Space
 
 
 def default_data_dir() -> Path:

@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 from pathlib import Path
 
-from falcon_operator.errors import DataError, KnowledgeError
+from falcon_operator.core.errors import DataError, KnowledgeError
 from falcon_operator.knowledge.curves import canonical_operator
 
 _CUMULATIVE_TOL = 1e-9

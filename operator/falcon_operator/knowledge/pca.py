@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 from sklearn.decomposition import PCA
 
-from falcon_operator.errors import KnowledgeError
+from falcon_operator.core.errors import KnowledgeError
 from falcon_operator.knowledge.curves import Curve
 
 _CONSTANT_STD = 1e-12

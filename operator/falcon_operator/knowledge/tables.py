@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from falcon_operator.errors import DataError, SpaceError
-from falcon_operator.search.space import Space, Value, space_from_columns
+from falcon_operator.core.errors import DataError, SpaceError
+from falcon_operator.core.space import Space, Value, space_from_columns
 
 
 @dataclass(frozen=True)

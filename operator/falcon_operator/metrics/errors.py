@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from falcon_operator.errors import MetricsError
+from falcon_operator.core.errors import MetricsError
 
 __all__ = [
     "CounterResetError",

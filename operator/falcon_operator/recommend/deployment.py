@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from falcon_operator.fleet.catalog import Catalog
-from falcon_operator.search.space import Value
+from falcon_operator.core.catalog import Catalog
+from falcon_operator.core.space import Value
 
 TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.08-py3"
 POWER_LABEL = "autoconfig.falcon.io/gpu-power-limit"

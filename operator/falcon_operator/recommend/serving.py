@@ -15,14 +15,14 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from falcon_operator.fleet.catalog import Catalog
+from falcon_operator.core.catalog import Catalog
+from falcon_operator.core.space import Value
 from falcon_operator.recommend.deployment import (
     DeploymentOptions,
     node_selector,
     resources,
     triton_env,
 )
-from falcon_operator.search.space import Value
 from falcon_operator.spec.model import ModelSpec
 from falcon_operator.trials.modelconfig import model_config as json_model_config
 from falcon_operator.trials.modelconfig import to_pbtxt

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from falcon_operator.errors import FalconError
+from falcon_operator.core.errors import FalconError
 from falcon_operator.spec.model import ConfigMapKeyRef, ModelSpec
 
 #: the API server refuses a ConfigMap whose data and binaryData exceed 1 MiB together

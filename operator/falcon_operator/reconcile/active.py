@@ -11,12 +11,12 @@ import asyncio
 import logging
 
 from falcon_operator import telemetry
-from falcon_operator.errors import FalconError, SpaceError
+from falcon_operator.core.errors import FalconError, SpaceError
+from falcon_operator.core.space import Config
 from falcon_operator.reconcile.plan import Launch
 from falcon_operator.reconcile.status import now_iso
 from falcon_operator.reconcile.store import HistoryStore
 from falcon_operator.reconcile.trial import TrialRunner
-from falcon_operator.search.space import Config
 from falcon_operator.trials.history import TrialEntry
 from falcon_operator.trials.outcome import failed
 from falcon_operator.trials.readback import PodView

@@ -13,12 +13,12 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 
+from falcon_operator.core.records import TrialRecord
+from falcon_operator.core.space import Config, Value
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.report.why import explain
 from falcon_operator.search.falcon import FalconSettings, FalconStrategy
-from falcon_operator.search.records import TrialRecord
 from falcon_operator.search.registry import make_strategy
-from falcon_operator.search.space import Config, Value
 from falcon_operator.search.strategy import Strategy
 from falcon_operator.spec.resolve import ResolvedSearch
 

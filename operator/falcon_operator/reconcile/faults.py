@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from falcon_operator.errors import SpecError
+from falcon_operator.core.errors import SpecError
 
 KINDS = ("crash", "oom")
 

@@ -10,13 +10,13 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from falcon_operator.errors import FalconError
+from falcon_operator.core.errors import FalconError
+from falcon_operator.core.records import best_trial
 from falcon_operator.reconcile import plan
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.output import recommendation, write_output
 from falcon_operator.reconcile.prepare import SearchContext
 from falcon_operator.reconcile.status import now_iso, progress_status
-from falcon_operator.search.records import best_trial
 from falcon_operator.trials.history import TrialEntry, records
 from falcon_operator.trials.naming import search_selector
 

@@ -22,7 +22,7 @@ import urllib3
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
-from falcon_operator.errors import PermanentError, TransientError
+from falcon_operator.core.errors import PermanentError, TransientError
 from falcon_operator.spec.constants import API_VERSION, FIELD_MANAGER, GROUP, KIND, PLURAL, VERSION
 from falcon_operator.trials.manifest import SearchRef
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from kubernetes.client.exceptions import ApiException
 
-from falcon_operator.errors import TransientError
+from falcon_operator.core.errors import TransientError
 from falcon_operator.reconcile.kube import Kube
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from falcon_operator import telemetry
-from falcon_operator.errors import SpaceError
+from falcon_operator.core.errors import SpaceError
 from falcon_operator.reconcile import plan
 from falcon_operator.reconcile.active import ActiveTrials
 from falcon_operator.reconcile.finish import Finisher

@@ -17,7 +17,7 @@ import json
 import time
 from datetime import UTC, datetime
 
-from falcon_operator.errors import MetricsError
+from falcon_operator.core.errors import MetricsError
 from falcon_operator.metrics import Snapshot, measure_window, metrics_url, scrape
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from falcon_operator.core.records import TrialRecord
 from falcon_operator.recommend.deployment import DeploymentOptions, to_yaml
 from falcon_operator.recommend.serving import recommendation_manifests
 from falcon_operator.reconcile.kube import Kube
-from falcon_operator.search.records import TrialRecord
 from falcon_operator.spec.resolve import ResolvedSearch
 from falcon_operator.trials.manifest import SearchRef
 from falcon_operator.trials.naming import common_labels, recommendation_configmap

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from falcon_operator.errors import FalconError, PermanentError, SpecError, TransientError
-from falcon_operator.fleet.catalog import Catalog, default_catalog_path, load_catalog
+from falcon_operator.core.catalog import Catalog, default_catalog_path, load_catalog
+from falcon_operator.core.errors import FalconError, PermanentError, SpecError, TransientError
 from falcon_operator.fleet.knowledge import cached_fleet_knowledge
 from falcon_operator.fleet.performance import FleetModel, Workload
 from falcon_operator.fleet.workload import workload_from_onnx

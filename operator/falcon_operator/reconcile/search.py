@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from falcon_operator import telemetry
-from falcon_operator.errors import DataError, PermanentError, SpecError, TransientError
+from falcon_operator.core.errors import DataError, PermanentError, SpecError, TransientError
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.loop import SearchLoop, StopSignal
 from falcon_operator.reconcile.plan import Finish

@@ -6,7 +6,7 @@ record is written before its pod is deleted.
 
 from __future__ import annotations
 
-from falcon_operator.errors import TransientError
+from falcon_operator.core.errors import TransientError
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.trials.history import TrialEntry, decode_history, encode_entry
 from falcon_operator.trials.manifest import SearchRef

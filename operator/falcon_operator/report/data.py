@@ -7,10 +7,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from falcon_operator.core.records import Outcome, TrialRecord, best_trial
+from falcon_operator.core.space import Space, Value
 from falcon_operator.report.why import Skipped, estimates, skipped, why_line
 from falcon_operator.search.falcon import FalconStrategy
-from falcon_operator.search.records import Outcome, TrialRecord, best_trial
-from falcon_operator.search.space import Space, Value
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.reconcile.engine import build_engine
 from falcon_operator.report.data import ReportData, build

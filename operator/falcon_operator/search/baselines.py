@@ -18,10 +18,10 @@ from collections.abc import Callable, Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.prior import Prior
 from falcon_operator.search.acquisition import expected_improvement, feasibility
-from falcon_operator.search.space import Space
 from falcon_operator.search.strategy import SearchState, Strategy, derive_rng, top_n
 from falcon_operator.search.surrogate import PriorGP, SurrogateSettings, fit_quietly, plain_gp
 

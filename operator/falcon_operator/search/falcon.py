@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from falcon_operator.core.records import History
+from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.prior import Prior
 from falcon_operator.search.acquisition import (
@@ -34,8 +36,6 @@ from falcon_operator.search.acquisition import (
     logistic_feasibility,
 )
 from falcon_operator.search.feature_gp import FeatureGP, median_distance
-from falcon_operator.search.records import History
-from falcon_operator.search.space import Space
 from falcon_operator.search.strategy import SearchState, Strategy, search_state
 from falcon_operator.search.surrogate import LogPriorGP, PriorGP, SurrogateSettings
 from falcon_operator.search.tree import Node, RegionTree, TreeSettings, build_tree

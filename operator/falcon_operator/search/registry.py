@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 from numpy.typing import NDArray
 
-from falcon_operator.errors import StrategyError
+from falcon_operator.core.errors import StrategyError
+from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.search.baselines import (
     GPBOStrategy,
@@ -17,7 +18,6 @@ from falcon_operator.search.baselines import (
 )
 from falcon_operator.search.falcon import FalconSettings, FalconStrategy
 from falcon_operator.search.methods import METHODS
-from falcon_operator.search.space import Space
 from falcon_operator.search.strategy import Strategy
 
 __all__ = ["METHODS", "make_strategy"]

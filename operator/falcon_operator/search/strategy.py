@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from falcon_operator.errors import StrategyError
-from falcon_operator.search.records import History
-from falcon_operator.search.space import Config, Space, Value
+from falcon_operator.core.errors import StrategyError
+from falcon_operator.core.records import History
+from falcon_operator.core.space import Config, Space, Value
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@
   the price table and cost function.
 """
 
-from falcon_operator.errors import SpecError
+from falcon_operator.core.errors import SpecError
 from falcon_operator.spec.model import (
     AlgorithmSpec,
     BudgetSpec,

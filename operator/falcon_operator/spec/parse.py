@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from falcon_operator.errors import SpecError
+from falcon_operator.core.errors import SpecError
 from falcon_operator.search.methods import METHODS
 from falcon_operator.spec import fields as f
 from falcon_operator.spec.model import (

@@ -13,9 +13,9 @@ import numpy as np
 import yaml
 from numpy.typing import NDArray
 
-from falcon_operator.errors import SpecError
-from falcon_operator.fleet.catalog import Catalog
-from falcon_operator.search.space import Space, Value
+from falcon_operator.core.catalog import Catalog
+from falcon_operator.core.errors import SpecError
+from falcon_operator.core.space import Space, Value
 from falcon_operator.spec.model import PriceOverrides
 from falcon_operator.spec.parse import parse_prices
 

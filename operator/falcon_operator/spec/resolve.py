@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from falcon_operator.errors import DataError, SpecError
-from falcon_operator.fleet.catalog import Catalog
-from falcon_operator.search.space import Knob, Space, Value
+from falcon_operator.core.catalog import Catalog
+from falcon_operator.core.errors import DataError, SpecError
+from falcon_operator.core.space import Knob, Space, Value
 from falcon_operator.spec.constants import GPU_RESOURCE, MIG_RESOURCE_PREFIX, PRODUCT_LABEL
 from falcon_operator.spec.model import PriceOverrides, SearchSpaceSpec, SearchSpec
 from falcon_operator.spec.prices import CostFunction, PriceTable, cost_function, price_table

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from falcon_operator.errors import DataError
-from falcon_operator.search.records import Outcome, TrialRecord
+from falcon_operator.core.errors import DataError
+from falcon_operator.core.records import Outcome, TrialRecord
 
 #: failure kinds that do not count against maxFailedTrials (the trial ran; the SLO broke)
 NOT_COUNTED = frozenset({"slo"})

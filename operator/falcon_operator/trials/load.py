@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from falcon_operator.errors import MetricsError
+from falcon_operator.core.errors import MetricsError
 from falcon_operator.metrics import WindowMeasurement, measure_window, metrics_url, scrape
 from falcon_operator.spec.model import BudgetSpec
 from falcon_trial.errors import TrialError

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from falcon_operator.search.space import Value
+from falcon_operator.core.space import Value
 from falcon_operator.spec.constants import (
     API_VERSION,
     CONFIG_ANNOTATION,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from falcon_operator.search.space import Config
+from falcon_operator.core.space import Config
 from falcon_operator.spec.constants import CONFIG_ANNOTATION, FAULT_LABEL, INDEX_ANNOTATION
 from falcon_operator.trials.manifest import RUNNER_CONTAINER, TRITON_CONTAINER
 

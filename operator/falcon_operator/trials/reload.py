@@ -14,7 +14,7 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-from falcon_operator.errors import FalconError
+from falcon_operator.core.errors import FalconError
 
 
 class ReloadError(FalconError):

@@ -33,7 +33,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from falcon_operator.errors import FalconError
+from falcon_operator.core.errors import FalconError
 
 TRITON_VERSION = "2.51.0"
 PYTRITON = "nvidia-pytriton==0.7.0"

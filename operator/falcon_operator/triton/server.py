@@ -31,7 +31,7 @@ from types import TracebackType
 from typing import Any
 
 import falcon_operator
-from falcon_operator.errors import FalconError
+from falcon_operator.core.errors import FalconError
 from falcon_operator.triton.install import missing, server_root, stub_env, stub_env_ready
 
 ADDRESS = "127.0.0.1"

@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from falcon_operator.errors import FalconError
-from falcon_operator.fleet.catalog import load_catalog
+from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.errors import FalconError
 from falcon_operator.fleet.performance import FleetModel, Workload
 
 CONFIG_ENV = "FALCON_TRIAL_CONFIG"

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from falcon_operator.errors import DataError
-from falcon_operator.search.space import Config, Value
+from falcon_operator.core.errors import DataError
+from falcon_operator.core.space import Config, Value
 
 
 class Outcome(enum.StrEnum):

@@ -15,7 +15,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from falcon_operator.errors import SpaceError
+from falcon_operator.core.errors import SpaceError
 
 Value = str | int | float
 Config = dict[str, Value]

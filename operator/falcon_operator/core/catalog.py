@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from falcon_operator.errors import DataError
+from falcon_operator.core.errors import DataError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,7 @@
+"""The domain core: the concepts every other layer shares, each defined once.
+
+Errors (``core.errors``), configuration spaces (``core.space``), trial records with their
+failure kinds and one failure policy (``core.records``), and the GPU and price catalog
+(``core.catalog``). The core imports nothing else of ``falcon_operator``; every other layer may
+import it (import-linter contracts in ``pyproject.toml`` enforce both).
+"""
