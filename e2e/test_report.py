@@ -16,7 +16,7 @@ from falcon_e2e.cluster import Cluster
 from falcon_e2e.operator import EXAMPLE, OperatorProcess, create_search, wait_search
 from kubernetes import client
 
-from falcon_operator.report.numbers import plain
+from falcon_operator.core.numbers import plain
 
 
 def _events(core: client.CoreV1Api, namespace: str, reason: str) -> list[str]:

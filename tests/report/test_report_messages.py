@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from falcon_operator.core.numbers import plain
 from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.report.messages import no_success, short_config
-from falcon_operator.report.numbers import plain
 
 
 def _slo(gpu: str, p99: float) -> TrialRecord:

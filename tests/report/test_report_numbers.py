@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from falcon_operator.core.numbers import objective, plain, rounded, slo_break, versus
 from falcon_operator.fleet.performance import Measurement
-from falcon_operator.report.numbers import objective, plain, rounded, slo_break, versus
 from falcon_operator.trials.outcome import judge
 from falcon_operator.trials.simulated import simulated_verdict
 

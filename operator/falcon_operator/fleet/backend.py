@@ -15,10 +15,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from falcon_operator.core.catalog import Catalog
+from falcon_operator.core.numbers import slo_break
 from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.core.space import Knob, Space, Value
 from falcon_operator.fleet.performance import FleetModel, Measurement, Workload
-from falcon_operator.report.numbers import slo_break
 
 DEFAULT_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128)
 DEFAULT_CPUS = (1, 2, 4, 8)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from falcon_operator.core.catalog import Catalog, Slice
-from falcon_operator.report.numbers import versus
+from falcon_operator.core.numbers import versus
 
 
 @dataclass(frozen=True)

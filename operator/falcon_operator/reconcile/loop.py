@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from falcon_operator import telemetry
 from falcon_operator.core.errors import SpaceError
+from falcon_operator.core.numbers import objective
 from falcon_operator.reconcile import plan
 from falcon_operator.reconcile.active import ActiveTrials
 from falcon_operator.reconcile.finish import Finisher
@@ -24,7 +25,6 @@ from falcon_operator.reconcile.settings import ControllerSettings
 from falcon_operator.reconcile.status import now_iso, progress_status, set_condition
 from falcon_operator.reconcile.store import HistoryStore
 from falcon_operator.reconcile.trial import TrialRunner
-from falcon_operator.report.numbers import objective
 from falcon_operator.trials.history import TrialEntry, records
 from falcon_operator.trials.naming import search_selector
 from falcon_operator.trials.readback import PodState, PodView, read_pod

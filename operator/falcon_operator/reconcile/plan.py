@@ -11,10 +11,10 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from falcon_operator.core.numbers import objective
 from falcon_operator.core.records import Outcome, best_trial
 from falcon_operator.core.space import Config, Value
 from falcon_operator.report.messages import no_success
-from falcon_operator.report.numbers import objective
 from falcon_operator.spec.model import BudgetSpec
 from falcon_operator.trials.history import TrialEntry, records
 from falcon_operator.trials.naming import trial_name

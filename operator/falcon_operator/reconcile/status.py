@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from falcon_operator.core.numbers import rounded
 from falcon_operator.core.records import best_trial
 from falcon_operator.reconcile.plan import Counts
-from falcon_operator.report.numbers import rounded
 from falcon_operator.trials.history import TrialEntry, records
 
 Obj = dict[str, Any]

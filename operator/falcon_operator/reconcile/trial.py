@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from falcon_operator import telemetry
+from falcon_operator.core.numbers import objective, plain
 from falcon_operator.reconcile import measure
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch
@@ -21,7 +22,6 @@ from falcon_operator.reconcile.prepare import SearchContext
 from falcon_operator.reconcile.settings import ControllerSettings
 from falcon_operator.reconcile.status import now_iso
 from falcon_operator.reconcile.store import HistoryStore
-from falcon_operator.report.numbers import objective, plain
 from falcon_operator.trials.history import TrialEntry
 from falcon_operator.trials.manifest import trial_pod
 from falcon_operator.trials.outcome import Verdict, failed

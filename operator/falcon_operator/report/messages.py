@@ -7,9 +7,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from falcon_operator.core.numbers import plain, versus
 from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.core.space import Value
-from falcon_operator.report.numbers import plain, versus
 
 
 def short_config(config: Mapping[str, Value]) -> str:

@@ -10,11 +10,11 @@ import html
 import math
 from pathlib import Path
 
+from falcon_operator.core.numbers import objective, plain
 from falcon_operator.core.records import TrialRecord
 from falcon_operator.report import plots
 from falcon_operator.report.data import ReportData
 from falcon_operator.report.messages import no_success, short_config
-from falcon_operator.report.numbers import objective, plain
 
 STYLE = """
 body { font-family: sans-serif; max-width: 60em; margin: 2em auto; color: #222; }

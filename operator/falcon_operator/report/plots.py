@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from falcon_operator.core.numbers import plain
 from falcon_operator.core.records import Outcome
 from falcon_operator.report.data import ReportData
-from falcon_operator.report.numbers import plain
 
 COLORS = {Outcome.OK: "tab:blue", Outcome.FAILED: "tab:orange", Outcome.INFEASIBLE: "tab:red"}
 LABELS = {

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from falcon_operator.core.numbers import objective, plain
 from falcon_operator.core.records import TrialRecord, best_trial
 from falcon_operator.core.space import Value
 from falcon_operator.report.messages import short_config
-from falcon_operator.report.numbers import objective, plain
 from falcon_operator.search.falcon import FalconStrategy
 from falcon_operator.search.strategy import search_state
 from falcon_operator.search.surrogate import LogPriorGP

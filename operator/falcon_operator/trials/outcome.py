@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from falcon_operator.core.numbers import slo_break
 from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.metrics import WindowMeasurement
-from falcon_operator.report.numbers import slo_break
 
 
 @dataclass(frozen=True)

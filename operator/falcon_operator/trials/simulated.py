@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from falcon_operator.core.catalog import Catalog, load_catalog
+from falcon_operator.core.numbers import slo_break
 from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.fleet.backend import FleetBackend, low_load
 from falcon_operator.fleet.performance import FleetModel, Measurement, Workload
-from falcon_operator.report.numbers import slo_break
 from falcon_operator.spec.model import BudgetSpec
 from falcon_operator.trials.outcome import Verdict, failed
 
