@@ -6,7 +6,8 @@ The Deployment schedules onto the right GPU pool through GPU Feature Discovery l
 MPS (``CUDA_MPS_PINNED_DEVICE_MEM_LIMIT``) when the configuration limits it. The whole
 Deployment, model included, is built by :mod:`falcon_operator.recommend.serving` (the one builder
 of ``falcon search`` and the operator); this module stays free of heavy imports so that
-``falcon export`` and the spec can use :func:`to_yaml` and :data:`TRITON_IMAGE` cheaply.
+``falcon export`` can use :func:`to_yaml` cheaply. The default Triton image is the spec's
+(:data:`falcon_operator.spec.constants.TRITON_IMAGE`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import yaml
 from falcon_operator.core.catalog import Catalog
 from falcon_operator.core.space import Value
 
-TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.08-py3"
 POWER_LABEL = "autoconfig.falcon.io/gpu-power-limit"
 PRODUCT_LABEL = "nvidia.com/gpu.product"
 

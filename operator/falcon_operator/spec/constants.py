@@ -9,6 +9,9 @@ KIND = "InferenceConfigSearch"
 PLURAL = "inferenceconfigsearches"
 SHORT_NAME = "ics"
 
+#: default of spec.model.tritonImage: the Triton of the trial pods and the recommended Deployment
+TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.08-py3"
+
 #: field manager of every write (server-side apply of the recommendation included)
 FIELD_MANAGER = "falcon-operator"
 #: GPU Feature Discovery's product label, the default node selector of a GPU type

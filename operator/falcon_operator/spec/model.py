@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from falcon_operator.recommend.deployment import TRITON_IMAGE
+from falcon_operator.spec.constants import TRITON_IMAGE
 
 OutputMode = Literal["Status", "ConfigMap", "Apply"]
 OUTPUT_MODES: tuple[OutputMode, ...] = ("Status", "ConfigMap", "Apply")
