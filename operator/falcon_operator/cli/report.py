@@ -2,7 +2,8 @@
 
 Reads the InferenceConfigSearch (as ``falcon export`` does), its trial history ConfigMap, its
 model ConfigMap (for the operator profile) and its prices ConfigMap when it has one, rebuilds
-the search's engine from them (report/search.py) and writes ``DIR/index.html`` and its plots.
+the search's engine from them (cli/operator_report.py) and writes ``DIR/index.html`` and its
+plots.
 ``falcon search --report DIR`` writes the same report for an offline search (:func:`offline`).
 Errors are one line on stderr, exit code 2.
 """
@@ -102,9 +103,9 @@ def _value(cm: Mapping[str, Any] | None, key: str) -> bytes | None:
 
 def run(args: argparse.Namespace) -> int:
     from falcon_operator.cli.export import default_namespace, fetch
+    from falcon_operator.cli.operator_report import operator_report
     from falcon_operator.reconcile.prepare import analyse, search_knowledge
     from falcon_operator.report.page import write
-    from falcon_operator.report.search import operator_report
     from falcon_operator.spec import parse_spec, prices_from_document
     from falcon_operator.trials.history import decode_history
     from falcon_operator.trials.naming import history_configmap
