@@ -61,7 +61,7 @@ class OperatorProcess:
         args = [
             sys.executable,
             "-m",
-            "falcon_operator.handlers",
+            "falcon_operator.cli.operator",
             "--kubeconfig",
             str(self.kubeconfig),
             "--simulate-trials",

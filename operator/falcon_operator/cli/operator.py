@@ -44,7 +44,7 @@ def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
 
 
 def add_run_arguments(r: argparse.ArgumentParser) -> None:
-    """The options of ``falcon operator run`` (and ``python -m falcon_operator.handlers``)."""
+    """The options of ``falcon operator run`` (and ``python -m falcon_operator.cli.operator``)."""
     from falcon_operator.trials.manifest import TrialPodSettings
     from falcon_operator.trials.source import SourceImages
 
@@ -196,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m falcon_operator.handlers``: the arguments of ``falcon operator run``."""
+    """``python -m falcon_operator.cli.operator``: the arguments of ``falcon operator run``."""
     parser = argparse.ArgumentParser(
         prog="falcon-operator", description=RUN_DESCRIPTION, formatter_class=HelpFormatter
     )
@@ -206,3 +206,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FalconError as exc:
         print(f"falcon-operator: error: {exc}", file=sys.stderr)
         return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

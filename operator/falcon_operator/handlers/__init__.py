@@ -4,5 +4,6 @@
 - :mod:`~falcon_operator.handlers.app` — kopf settings, login, leader election, metrics
   server: :func:`run_operator`.
 
-``python -m falcon_operator.handlers`` is ``falcon operator run``.
+The command line that starts it is ``falcon operator run`` (:mod:`falcon_operator.cli.operator`,
+also ``python -m falcon_operator.cli.operator``): handlers import nothing of the CLI.
 """
