@@ -60,15 +60,17 @@ unit: $(STAMP) triton
 triton: $(STAMP) ## install real Triton 2.51.0 (nvidia-pytriton wheel) + the simulated-GPU backend into $(FALCON_CACHE)/triton
 	$(PY) -m falcon_operator.triton.install
 
-lint: $(STAMP) ## ruff
+lint: $(STAMP) ## ruff, and the import contracts of pyproject.toml (layers; see docs/architecture.md)
 	$(VENV)/bin/ruff check operator trial-runner tests e2e bench
 	$(VENV)/bin/ruff format --check operator trial-runner tests e2e bench
+	$(VENV)/bin/lint-imports
 
 typecheck: $(STAMP) ## mypy --strict on both packages
 	$(VENV)/bin/mypy
 
-docs: $(STAMP) ## regenerate docs/crd-reference.md from the CRD (tests/test_docs.py fails while stale)
+docs: $(STAMP) ## regenerate docs/crd-reference.md, README's Layout and docs/architecture.md's layers (tests fail while stale)
 	$(PY) -m falcon_operator.crd_reference
+	$(PY) tests/docs_layout.py
 
 CHART := charts/falcon-operator
 
