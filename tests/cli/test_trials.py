@@ -11,7 +11,7 @@ from rich.console import Console
 from falcon_operator.cli.progress import Steps
 from falcon_operator.cli.trials import WIDTH, TrialLines, run_trials
 from falcon_operator.core.catalog import load_catalog
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Space, Value
 from falcon_operator.fleet.backend import fleet_space
 from falcon_operator.search.baselines import RandomStrategy
@@ -40,12 +40,12 @@ def test_trial_lines_fit_100_columns_and_keep_the_columns() -> None:
 
 def test_a_long_failure_wraps_under_its_column() -> None:
     lines = TrialLines(SPACE, 12)
-    short = TrialRecord(
-        _widest(SPACE), Outcome.FAILED, reason="measured p99 51.08 ms breaks the 50 ms SLO"
+    short = TrialRecord.failed(
+        _widest(SPACE), FailureKind.SLO, "measured p99 51.08 ms breaks the 50 ms SLO"
     )
     assert "\n" not in lines.line(3, _widest(SPACE), short)  # today's message fits one line
     reason = "measured p99 52.345 ms breaks the 50 ms SLO; the lowest p99 so far is 41.2 ms on L4"
-    record = TrialRecord(_widest(SPACE), Outcome.FAILED, reason=reason)
+    record = TrialRecord.failed(_widest(SPACE), FailureKind.SLO, reason)
     text = lines.line(3, _widest(SPACE), record)
     rows = text.splitlines()
     assert len(rows) == 2 and all(len(r) <= WIDTH for r in rows)

@@ -24,7 +24,7 @@ from rich.console import Console
 import falcon_operator
 from falcon_operator.cli import search as search_cli
 from falcon_operator.cli.main import main
-from falcon_operator.core.records import Outcome
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.reconcile import measure
 from falcon_operator.reconcile.kube import Kube
@@ -34,7 +34,6 @@ from falcon_operator.reconcile.settings import ControllerSettings
 from falcon_operator.spec.model import BudgetSpec
 from falcon_operator.trials.history import TrialEntry
 from falcon_operator.trials.manifest import SearchRef
-from falcon_operator.trials.outcome import Verdict
 from falcon_operator.trials.readback import read_pod
 from falcon_operator.trials.simulated import SimulationSettings
 
@@ -103,7 +102,7 @@ def _settings(trial_seconds: float) -> ControllerSettings:
 
 async def _trial(
     api: ApiServer, ctx: SearchContext, settings: ControllerSettings, config: dict[str, Value]
-) -> Verdict:
+) -> TrialRecord:
     name = f"resnet-mini-t{len(api.pods):03d}"
     view = read_pod(api.ready_pod(name))
     launch = Launch(len(api.pods), name, config)
@@ -134,17 +133,16 @@ def test_simulated_trials_measure_what_falcon_search_measures(
     trials = _falcon_search(tmp_path, monkeypatch, seed)
     api, settings = ApiServer(), _settings(0.05)
 
-    async def operator_side() -> list[Verdict]:
+    async def operator_side() -> list[TrialRecord]:
         ctx = await _context(api, settings, seed)
         try:
             return [await _trial(api, ctx, settings, _config(t)) for t in trials]
         finally:
             await ctx.close()
 
-    verdicts = asyncio.run(operator_side())
+    records = asyncio.run(operator_side())
     ok = 0
-    for t, v in zip(trials, verdicts, strict=True):
-        record = v.record
+    for t, record in zip(trials, records, strict=True):
         if t["rps"] is None:  # failed or infeasible in falcon search: not ok here either
             assert not record.ok
             assert t["reason"].strip() in record.reason
@@ -169,7 +167,7 @@ def test_the_search_seed_keys_the_measurement_noise() -> None:
         api, settings = ApiServer(), _settings(0.01)
         ctx = await _context(api, settings, seed)
         try:
-            return (await _trial(api, ctx, settings, config)).record.metrics["rps"]
+            return (await _trial(api, ctx, settings, config)).metrics["rps"]
         finally:
             await ctx.close()
 
@@ -184,7 +182,7 @@ def test_a_simulated_trial_takes_its_wall_time_and_fails_when_its_pod_goes() -> 
     }  # fmt: skip
     api, settings = ApiServer(), _settings(0.6)
 
-    async def run() -> tuple[float, Verdict, Verdict]:
+    async def run() -> tuple[float, TrialRecord, TrialRecord]:
         ctx = await _context(api, settings, 0)
         try:
             t0 = time.monotonic()
@@ -200,8 +198,8 @@ def test_a_simulated_trial_takes_its_wall_time_and_fails_when_its_pod_goes() -> 
 
     took, full, cut = asyncio.run(run())
     assert 0.6 <= took < 3.0
-    assert full.record.ok
-    assert cut.failure == "deleted" and not cut.record.ok
+    assert full.ok
+    assert cut.failure is FailureKind.DELETED and not cut.ok
 
 
 def test_a_reused_pod_asked_for_a_batch_that_does_not_fit_is_an_oom_trial() -> None:
@@ -211,7 +209,7 @@ def test_a_reused_pod_asked_for_a_batch_that_does_not_fit_is_an_oom_trial() -> N
     }  # fmt: skip
     api, settings = ApiServer(), _settings(5.0)
 
-    async def run() -> Verdict:
+    async def run() -> TrialRecord:
         ctx = await _context(api, settings, 0)
         try:
             assert ctx.sim is not None and ctx.sim.fault_for(config) == "oom"
@@ -220,8 +218,9 @@ def test_a_reused_pod_asked_for_a_batch_that_does_not_fit_is_an_oom_trial() -> N
             await ctx.close()
 
     t0 = time.monotonic()
-    verdict = asyncio.run(run())
-    assert verdict.failure == "oom" and "out of memory" in verdict.record.reason
+    record = asyncio.run(run())
+    assert record.failure is FailureKind.OOM and "out of memory" in record.reason
+    assert record.outcome is Outcome.INFEASIBLE and not record.counts_against_budget
     assert time.monotonic() - t0 < 5.0  # refused at once, as Triton refuses the reload
 
 

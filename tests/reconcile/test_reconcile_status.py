@@ -7,7 +7,7 @@ from kubernetes.client.exceptions import ApiException
 
 from falcon_operator.core.catalog import load_catalog
 from falcon_operator.core.errors import PermanentError, SpecError, TransientError
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.reconcile import plan
 from falcon_operator.reconcile.faults import FaultPlan
 from falcon_operator.reconcile.kube import _error
@@ -41,10 +41,10 @@ def test_progress_status() -> None:
     ok = TrialRecord(
         CFG, Outcome.OK, 13467.6159, metrics={"rps": 500.0, "p99_ms": 3.0, "cost_per_hour": 0.4}
     )
-    bad = TrialRecord(dict(CFG, batchsize=1), Outcome.FAILED, reason="OOMKilled")
+    bad = TrialRecord.failed(dict(CFG, batchsize=1), FailureKind.CRASH, "Error (exit 1)")
     entries = [
         TrialEntry(0, "s-t000", ok, pod="s-t000"),
-        TrialEntry(1, "s-t001", bad, pod="s-t000", reused=True, saved_s=4.0, failure="oom"),
+        TrialEntry(1, "s-t001", bad, pod="s-t000", reused=True, saved_s=4.0),
     ]
     status = progress_status(
         entries,
@@ -58,12 +58,14 @@ def test_progress_status() -> None:
         "ok": 1,
         "infeasible": 0,
         "failed": 1,
+        "failedCounted": 1,
         "running": 1,
         "max": 6,
         "progress": "2/6",
     }
     assert [t["name"] for t in status["recentTrials"]] == ["s-t001"]
-    assert status["recentTrials"][0]["reason"] == "OOMKilled"
+    assert status["recentTrials"][0]["reason"] == "Error (exit 1)"
+    assert status["recentTrials"][0]["failure"] == "crash"
     assert status["best"] == {
         "trial": "s-t000",
         "config": CFG,

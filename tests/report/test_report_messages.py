@@ -5,23 +5,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from falcon_operator.core.numbers import plain
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.report.messages import no_success, short_config
 
 
 def _slo(gpu: str, p99: float) -> TrialRecord:
-    return TrialRecord(
+    return TrialRecord.failed(
         {"gputype": gpu, "batchsize": 4, "cpus": 2, "gpumem": 4.0},
-        Outcome.FAILED,
-        reason=f"measured p99 {p99} ms breaks the 0.5 ms SLO",
+        FailureKind.SLO,
+        f"measured p99 {p99} ms breaks the 0.5 ms SLO",
         metrics={"p99_ms": p99, "rps": 10.0},
     )
 
 
 def test_an_unmeetable_slo_names_the_lowest_p99_and_where() -> None:
-    history = [_slo("T4", 2.1), _slo("V100", 1.6), TrialRecord({"gputype": "A100"},
-               Outcome.INFEASIBLE, reason="unschedulable")]  # fmt: skip
+    history = [_slo("T4", 2.1), _slo("V100", 1.6), TrialRecord.failed({"gputype": "A100"},
+               FailureKind.UNSCHEDULABLE, "unschedulable")]  # fmt: skip
     assert no_success(history, slo_p99_ms=0.5) == (
         "no configuration meets the 0.5 ms p99 SLO: the lowest p99 measured is 1.6 ms "
         "(trial 2, V100 b4 cpus=2 gpumem=4) over 3 trials (1 infeasible, 2 failed)"
@@ -35,7 +35,7 @@ def test_close_values_get_the_digits_that_tell_them_apart() -> None:
 
 
 def test_nothing_measured_says_so() -> None:
-    crash = TrialRecord({"gputype": "T4"}, Outcome.FAILED, reason="crash")
+    crash = TrialRecord.failed({"gputype": "T4"}, FailureKind.CRASH, "crash")
     assert no_success([crash], slo_p99_ms=0.5) == (
         "none of the 1 trials produced a measurement (0 infeasible, 1 failed)"
     )
@@ -55,7 +55,7 @@ def test_an_slo_out_of_reach_on_the_fleet_still_reports_its_low_load_p99() -> No
     from falcon_operator.fleet.backend import FleetBackend
     from falcon_operator.fleet.performance import FleetModel
     from falcon_operator.fleet.workload import workload_from_onnx
-    from falcon_operator.trials.simulated import simulated_verdict
+    from falcon_operator.trials.simulated import simulated_record
 
     model = Path(falcon_operator.__file__).parent / "data/models/resnet-mini.onnx"
     workload, _ = workload_from_onnx(model)
@@ -72,5 +72,5 @@ def test_an_slo_out_of_reach_on_the_fleet_still_reports_its_low_load_p99() -> No
         "(trial 1, T4 b1"
     )
     # the operator's simulated trials record the same
-    verdict = simulated_verdict(cfg, backend.measure(cfg), cost_per_hour=1.0, slo_p99_ms=0.01)
-    assert verdict.failure == "slo" and verdict.record.metrics["p99_ms"] == p99
+    simulated = simulated_record(cfg, backend.measure(cfg), cost_per_hour=1.0, slo_p99_ms=0.01)
+    assert simulated.failure == "slo" and simulated.metrics["p99_ms"] == p99

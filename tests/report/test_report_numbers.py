@@ -5,7 +5,8 @@ from __future__ import annotations
 from falcon_operator.core.numbers import objective, plain, rounded, slo_break, versus
 from falcon_operator.fleet.performance import Measurement
 from falcon_operator.trials.outcome import judge
-from falcon_operator.trials.simulated import simulated_verdict
+from falcon_operator.trials.simulated import simulated_record
+from falcon_trial.schema import MeasurementReport, RunnerReport, Status
 
 
 def test_plain_keeps_four_significant_digits_and_never_an_exponent() -> None:
@@ -31,18 +32,21 @@ def test_comparisons_print_enough_digits_to_differ() -> None:
     assert slo_break(0.500000001, 0.5) != "measured p99 0.5 ms breaks the 0.5 ms SLO"
 
 
+def _report(p99_ms: float) -> RunnerReport:
+    result = MeasurementReport(4, True, throughput_rps=100.0, p99_ms=p99_ms)
+    return RunnerReport(Status.OK, 0, result=result)
+
+
 def test_trial_verdicts_compare_unrounded_and_say_so() -> None:
-    report = {"status": "ok", "result": {"throughput_rps": 100.0, "p99_ms": 0.50004}}
-    verdict = judge({"gputype": "T4"}, report, None, cost_per_hour=1.0, slo_p99_ms=0.5)
-    assert verdict.failure == "slo"
-    assert verdict.record.reason == "measured p99 0.50004 ms breaks the 0.5 ms SLO"
-    ok = judge({"gputype": "T4"}, dict(report, result={"throughput_rps": 100.0, "p99_ms": 0.5}),
-               None, cost_per_hour=1.0, slo_p99_ms=0.5)  # fmt: skip
-    assert ok.record.ok
+    record = judge({"gputype": "T4"}, _report(0.50004), None, cost_per_hour=1.0, slo_p99_ms=0.5)
+    assert record.failure == "slo"
+    assert record.reason == "measured p99 0.50004 ms breaks the 0.5 ms SLO"
+    ok = judge({"gputype": "T4"}, _report(0.5), None, cost_per_hour=1.0, slo_p99_ms=0.5)
+    assert ok.ok
 
 
 def test_simulated_verdicts_use_the_same_reason() -> None:
     m = Measurement(True, "", 100.0, 0.3, 0.5003, 1.0, 1.0, 0.01)
-    v = simulated_verdict({"gputype": "T4"}, m, cost_per_hour=1.0, slo_p99_ms=0.5)
-    assert v.failure == "slo"
-    assert v.record.reason == "measured p99 0.5003 ms breaks the 0.5 ms SLO"
+    record = simulated_record({"gputype": "T4"}, m, cost_per_hour=1.0, slo_p99_ms=0.5)
+    assert record.failure == "slo"
+    assert record.reason == "measured p99 0.5003 ms breaks the 0.5 ms SLO"

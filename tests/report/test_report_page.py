@@ -7,7 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, TrialRecord
 from falcon_operator.report import plots
 from falcon_operator.report.data import build
 from falcon_operator.report.page import write
@@ -34,10 +34,10 @@ def test_the_page_shows_the_winner_the_plots_and_why_values_were_skipped(
     small: tuple[FalconStrategy, list[TrialRecord]], tmp_path: Path
 ) -> None:
     strategy, history = small
-    slow = TrialRecord(
+    slow = TrialRecord.failed(
         {"batchsize": 1, "gputype": "B"},
-        Outcome.FAILED,
-        reason="measured p99 5.01 ms breaks the 5 ms SLO",
+        FailureKind.SLO,
+        "measured p99 5.01 ms breaks the 5 ms SLO",
         metrics={"p99_ms": 5.01, "rps": 20.0},
     )
     data = build("small search", strategy.space, [*history, slow], strategy=strategy,
@@ -60,9 +60,10 @@ def test_a_search_without_success_still_gets_its_report(
 ) -> None:
     strategy, _ = small
     bad = [
-        TrialRecord({"batchsize": 1, "gputype": "A"}, Outcome.FAILED, reason="slow",
+        TrialRecord.failed({"batchsize": 1, "gputype": "A"}, FailureKind.SLO, "slow",
                     metrics={"p99_ms": 9.0, "rps": 5.0}),
-        TrialRecord({"batchsize": 2, "gputype": "C"}, Outcome.INFEASIBLE, reason="unschedulable"),
+        TrialRecord.failed({"batchsize": 2, "gputype": "C"}, FailureKind.UNSCHEDULABLE,
+                           "unschedulable"),
     ]  # fmt: skip
     data = build("bad", strategy.space, bad, strategy=strategy, slo_p99_ms=1.0)
     page = write(data, tmp_path)

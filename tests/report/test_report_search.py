@@ -20,7 +20,7 @@ from falcon_operator.cli import export as export_cli
 from falcon_operator.cli import report as report_cli
 from falcon_operator.cli import search as search_cli
 from falcon_operator.cli.main import main
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.reconcile.engine import build_engine
 from falcon_operator.reconcile.prepare import shipped_catalog, shipped_knowledge
@@ -51,10 +51,10 @@ def _entries() -> list[TrialEntry]:
     slow_cfg: dict[str, Value] = {
         "batchsize": 8, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"
     }  # fmt: skip
-    slow = TrialRecord(slow_cfg, Outcome.FAILED, reason="measured p99 52.1 ms breaks the 50 ms "
-                       "SLO", metrics={"p99_ms": 52.1, "rps": 900.0})  # fmt: skip
+    slow = TrialRecord.failed(slow_cfg, FailureKind.SLO, "measured p99 52.1 ms breaks the 50 ms "
+                              "SLO", metrics={"p99_ms": 52.1, "rps": 900.0})  # fmt: skip
     return [ok(0, 1, 900.0, 3.0), ok(1, 4, 1234.0, 12.0),
-            TrialEntry(2, "resnet-mini-t002", slow, failure="slo")]  # fmt: skip
+            TrialEntry(2, "resnet-mini-t002", slow)]  # fmt: skip
 
 
 def test_falcon_report_rebuilds_an_operator_search(

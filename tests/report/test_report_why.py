@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.report.why import skipped, why_line
 from falcon_operator.search.falcon import FalconStrategy
 
@@ -49,7 +49,7 @@ def test_the_why_line_compares_with_the_next_gpu_type_measured(
 
 def test_no_why_without_a_success(small: tuple[FalconStrategy, list[TrialRecord]]) -> None:
     strategy, _ = small
-    bad = [TrialRecord({"batchsize": 1, "gputype": "A"}, Outcome.FAILED, reason="crash")]
+    bad = [TrialRecord.failed({"batchsize": 1, "gputype": "A"}, FailureKind.CRASH, "crash")]
     assert why_line(bad, skipped(strategy, bad)) == ""
     # without a best there is no ratio, but still the estimate in objective units
     reasons = {s.value: s.reason for s in skipped(strategy, bad) if s.knob == "gputype"}

@@ -15,7 +15,7 @@ import pytest
 
 from falcon_operator.backends.table import TableOracle
 from falcon_operator.core.errors import StrategyError
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Config, Knob, Space, Value
 from falcon_operator.knowledge.base import Knowledge, build_knowledge
 from falcon_operator.knowledge.curves import Curve
@@ -201,7 +201,7 @@ def test_budget_stops_when_the_space_runs_out(world: World, method: str) -> None
     history = [TrialRecord(tiny.config_at(i), Outcome.OK, float(i + 1)) for i in range(5)]
     assert strategy.suggest(history, n=3) == [tiny.config_at(5)]
     assert strategy.suggest(history[:4], n=3, pending=[tiny.config_at(4)]) == [tiny.config_at(5)]
-    full = [*history, TrialRecord(tiny.config_at(5), Outcome.FAILED, reason="crash")]
+    full = [*history, TrialRecord.failed(tiny.config_at(5), FailureKind.CRASH, "crash")]
     assert strategy.suggest(full, n=2) == []
 
 
@@ -237,8 +237,8 @@ def test_history_round_trip_gives_same_suggestions(world: World, method: str, wh
     _, history = world.run(method, where)
     mixed = [
         *history[:-2],
-        TrialRecord(history[-2].config, Outcome.INFEASIBLE, reason="no node"),
-        TrialRecord(history[-1].config, Outcome.FAILED, reason="timeout"),
+        TrialRecord.failed(history[-2].config, FailureKind.UNSCHEDULABLE, "no node"),
+        TrialRecord.failed(history[-1].config, FailureKind.TIMEOUT, "timeout"),
     ]
     replayed = _through_json(mixed)
     assert replayed == mixed
@@ -266,8 +266,8 @@ def test_infeasible_and_failed_trials_are_not_suggested_again(
     strategy = s.strategy(method)
     wanted = strategy.suggest(history, n=2)  # what it would try next
     bad = [
-        TrialRecord(wanted[0], Outcome.INFEASIBLE, reason="out of memory"),
-        TrialRecord(wanted[1], Outcome.FAILED, reason="crash"),
+        TrialRecord.failed(wanted[0], FailureKind.OOM, "out of memory"),
+        TrialRecord.failed(wanted[1], FailureKind.CRASH, "crash"),
     ]
     out = strategy.suggest([*history, *bad], n=3)
     assert len(out) == 3
@@ -278,8 +278,8 @@ def test_infeasible_and_failed_trials_are_not_suggested_again(
     # only unsuccessful trials so far: still works, still skips them
     first = strategy.suggest([], n=2)
     only_bad = [
-        TrialRecord(first[0], Outcome.INFEASIBLE, reason="no node"),
-        TrialRecord(first[1], Outcome.FAILED, reason="crash"),
+        TrialRecord.failed(first[0], FailureKind.UNSCHEDULABLE, "no node"),
+        TrialRecord.failed(first[1], FailureKind.CRASH, "crash"),
     ]
     again = strategy.suggest(only_bad, n=2)
     assert len(again) == 2

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Knob, Space
 from falcon_operator.knowledge.base import Knowledge, build_knowledge
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
@@ -330,8 +330,10 @@ def test_batch_suggestions_are_distinct(
     assert batch[0] == falcon.suggest(history)[0]  # the first pick is the single best pick
 
 
-@pytest.mark.parametrize("outcome", [Outcome.INFEASIBLE, Outcome.FAILED])
-def test_a_failure_next_to_the_prior_best_steers_away_from_it(real: Real, outcome: Outcome) -> None:
+@pytest.mark.parametrize("kind", [FailureKind.OOM, FailureKind.CRASH])
+def test_a_failure_next_to_the_prior_best_steers_away_from_it(
+    real: Real, kind: FailureKind
+) -> None:
     space = real.space
     # c_uct = 0: no exploration bonus, so only the acquisition (× feasibility) decides
     greedy = FalconStrategy(
@@ -340,12 +342,12 @@ def test_a_failure_next_to_the_prior_best_steers_away_from_it(real: Real, outcom
     (best,) = greedy.suggest([])
     assert best["gpupower"] == 50
     neighbour = {**best, "gpupower": 75}  # one ordinal step away
-    (pick,) = greedy.suggest([TrialRecord(neighbour, outcome, reason="broke")])
+    (pick,) = greedy.suggest([TrialRecord.failed(neighbour, kind, "broke")])
     assert pick != best
     far = space.config_at(0)
     gap = space.encode(np.array([space.index_of(best)])) - space.encode(np.array([0]))
     assert float((gap**2).sum()) > 4.0  # far in the encoding
-    assert greedy.suggest([TrialRecord(far, outcome, reason="broke")]) == [best]
+    assert greedy.suggest([TrialRecord.failed(far, kind, "broke")]) == [best]
 
 
 def test_logistic_feasibility_blames_the_knob_the_failures_share() -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Knob, Space
 from falcon_operator.knowledge.base import build_knowledge
 from falcon_operator.knowledge.prior import Prior
@@ -67,7 +67,7 @@ def test_ran_fraction_counts_the_sources_that_ran() -> None:
 def test_feasibility_weights_follow_the_sources_that_agree_with_the_target() -> None:
     falcon = FalconStrategy(SPACE, _kb(), seed=0)
     oom = SPACE.config_at(SPACE.index_of({"batchsize": 8, "gpumem": 2.0}))
-    history = [TrialRecord(oom, Outcome.INFEASIBLE, reason="out of memory")]
+    history = [TrialRecord.failed(oom, FailureKind.OOM, "out of memory")]
     w = falcon.feasibility_weights(search_state(SPACE, history, ()))
     assert w is not None and w[0] > 0.8  # "big" also failed there
     ran = falcon.prior.ran_fraction(np.array([SPACE.index_of(oom)]), source_weights=w)

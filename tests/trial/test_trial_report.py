@@ -20,6 +20,7 @@ from falcon_trial.report import (
     write_termination_log,
 )
 from falcon_trial.runner import RunResult, Totals
+from falcon_trial.schema import SCHEMA, RunnerReport, SchemaError, Status, parse_report
 from falcon_trial.settings import LoadSettings, ReportSettings, ServerSettings, Settings
 from falcon_trial.sweep import SweepResult
 from falcon_trial.windows import WindowStats
@@ -51,7 +52,7 @@ def _settings(**load: object) -> Settings:
 
 
 def test_report_of_a_fixed_run() -> None:
-    report = build_report(_settings(concurrency=4, slo_p99_ms=10.0), _result())
+    report = build_report(_settings(concurrency=4, slo_p99_ms=10.0), _result()).to_dict()
     assert report["status"] == "ok" and report["exit_code"] == 0
     assert report["model"] == {
         "name": "resnet", "version": "1", "platform": "onnxruntime_onnx", "max_batch_size": 8
@@ -68,7 +69,7 @@ def test_report_of_a_fixed_run() -> None:
 
 def test_an_unstable_run_has_its_own_status_and_exit_code() -> None:
     report = build_report(_settings(), _result(stable=False))
-    assert report["status"] == "unstable" and report["exit_code"] == 6
+    assert report.status is Status.UNSTABLE and report.exit_code == 6
 
 
 def test_nan_latency_is_written_as_null() -> None:
@@ -79,7 +80,9 @@ def test_nan_latency_is_written_as_null() -> None:
 
 
 def test_error_report() -> None:
-    report = error_report(_settings(), ServerNotReadyError("server x not ready after 5 s"))
+    report = error_report(
+        _settings(), ServerNotReadyError("server x not ready after 5 s")
+    ).to_dict()
     assert report["status"] == "error" and report["exit_code"] == 3
     assert report["error"] == {
         "kind": "server-not-ready",
@@ -101,9 +104,17 @@ def test_a_long_sweep_fits_the_termination_message(steps: int, windows: int) -> 
     assert len(text.encode()) <= 4000
     fitted = json.loads(text)
     assert fitted["trimmed"] is True and fitted["status"] == "ok"
-    assert fitted["result"]["throughput_rps"] == report["result"]["throughput_rps"]
-    assert fitted["sweep"]["knee"] == report["sweep"]["knee"]
-    assert fitted["totals"] == report["totals"]
+    full = report.to_dict()
+    assert fitted["result"]["throughput_rps"] == full["result"]["throughput_rps"]
+    assert fitted["sweep"]["knee"] == full["sweep"]["knee"]
+    assert fitted["totals"] == full["totals"]
+    # the operator reads the trimmed copy back as the same typed report, less what was cut
+    back = parse_report(text)
+    assert back.trimmed and back.result is not None and report.result is not None
+    assert back.result.throughput_rps == report.result.throughput_rps
+    assert back.totals == report.totals and back != report
+    assert back.sweep is not None and report.sweep is not None
+    assert back.sweep.knee == report.sweep.knee
 
 
 def test_a_huge_error_message_fits() -> None:
@@ -137,3 +148,40 @@ def test_default_termination_log_is_skipped_where_it_does_not_exist(tmp_path: Pa
     present.write_text("")
     assert write_termination_log("{}", ReportSettings(termination_log=str(present)))
     assert present.read_text() == "{}"
+
+
+@pytest.mark.parametrize("sweep_steps", [0, 4])
+def test_the_typed_report_round_trips_through_its_json(sweep_steps: int) -> None:
+    report = build_report(
+        _settings(sweep_max=8 if sweep_steps else None), _result(sweep_steps=sweep_steps)
+    )
+    text = encode(report)
+    assert parse_report(text) == report
+    assert encode(parse_report(text)) == text
+    error = error_report(_settings(), ServerNotReadyError("no"))
+    assert parse_report(encode(error)) == error
+
+
+def test_the_json_keeps_the_documented_key_order() -> None:
+    """docs/trial-runner.md's order; the operator and people read the same text."""
+    data = json.loads(encode(build_report(_settings(sweep_max=8), _result(sweep_steps=2))))
+    assert list(data) == [
+        "schema", "model", "load", "slo_p99_ms", "status", "exit_code", "result", "slo_met",
+        "sweep", "totals", "ready_wait_s", "elapsed_s",
+    ]  # fmt: skip
+    assert data["schema"] == SCHEMA == "falcon-trial/v1"
+    assert list(data["result"]) == [
+        "concurrency", "stable", "throughput_rps", "p50_ms", "p90_ms", "p99_ms", "mean_ms",
+        "requests", "errors", "duration_s", "throughput_ips", "windows",
+    ]  # fmt: skip
+    assert list(data["result"]["windows"][0]) == ["rps", "p99_ms", "n", "errors"]
+    error = json.loads(encode(error_report(_settings(), ServerNotReadyError("no"))))
+    assert list(error) == ["schema", "model", "load", "slo_p99_ms", "status", "exit_code", "error"]
+
+
+def test_a_report_of_another_schema_is_refused() -> None:
+    data = build_report(_settings(), _result()).to_dict()
+    with pytest.raises(SchemaError, match="report schema 'falcon-trial/v2'"):
+        RunnerReport.from_dict(data | {"schema": "falcon-trial/v2"})
+    with pytest.raises(SchemaError, match="an error report needs its error"):
+        RunnerReport(Status.ERROR, 3)

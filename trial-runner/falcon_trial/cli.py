@@ -136,14 +136,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(TrialError):  # the first error is the one to report
             _emit(fit(report, settings.report.max_bytes), encode(report), settings)
         return exc.exit_code
-    if report["exit_code"] == EXIT_UNSTABLE:
+    if report.exit_code == EXIT_UNSTABLE:
         windows = len(result.measurement.windows)
         print(
             f"{PROG}: warning: measurement not stable after {windows} windows "
             f"(report written, exit code {EXIT_UNSTABLE})",
             file=sys.stderr,
         )
-    return int(report["exit_code"])
+    return report.exit_code
 
 
 if __name__ == "__main__":

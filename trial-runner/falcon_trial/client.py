@@ -68,6 +68,20 @@ class Client:
         """True when the server answers ready (connection errors propagate)."""
         return bool(self._client.is_server_ready())
 
+    def model_state(self) -> tuple[str, str] | None:
+        """The model's ``(state, reason)`` in the server's repository index, or None if absent."""
+        kwargs: dict[str, Any] = {"as_json": True} if self.settings.protocol == "grpc" else {}
+        index = self._client.get_model_repository_index(**kwargs)
+        entries = index.get("models", []) if isinstance(index, Mapping) else index
+        for entry in entries or []:
+            if not isinstance(entry, Mapping) or entry.get("name") != self.settings.model:
+                continue
+            version = self.settings.model_version
+            if version and str(entry.get("version", version)) != version:
+                continue
+            return str(entry.get("state", "")), str(entry.get("reason", ""))
+        return None
+
     def _json(self, method: str) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"model_version": self.settings.model_version}
         if self.settings.protocol == "grpc":

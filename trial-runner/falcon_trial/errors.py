@@ -19,12 +19,16 @@ code kind                  meaning
 7    server-lost           requests started failing (or the server went away) mid-measurement
 8    model-unsupported     the model's inputs cannot be generated (datatype, batch size)
 9    report-not-written    an explicitly given ``--termination-log`` cannot be written
+10   model-load-failed     the server tried to load the model and could not (its repository
+                           index says UNAVAILABLE with Triton's reason)
 ==== ===================== ==========================================================
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+from falcon_trial.schema import MODEL_LOAD_FAILED
 
 EXIT_OK = 0
 EXIT_UNSTABLE = 6
@@ -84,3 +88,10 @@ class ReportError(TrialError):
 
     exit_code = 9
     kind = "report-not-written"
+
+
+class ModelLoadError(TrialError):
+    """The server tried to load the model and failed (out of memory, a refused configuration)."""
+
+    exit_code = 10
+    kind = MODEL_LOAD_FAILED

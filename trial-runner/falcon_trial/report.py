@@ -3,7 +3,8 @@
 stdout gets the full report; the termination log gets the same report trimmed, if needed, to
 ``ReportSettings.max_bytes`` (Kubernetes keeps 4096 bytes): first the per-window lists go, then
 the sweep steps lose their percentiles, then only the steps around the knee are kept. A trimmed
-report says ``"trimmed": true``. Schema: docs/trial-runner.md.
+report says ``"trimmed": true``. The report is a ``falcon_trial.schema.RunnerReport`` (schema:
+docs/trial-runner.md); trimming works on its JSON form.
 """
 
 from __future__ import annotations
@@ -18,10 +19,20 @@ from typing import Any
 from falcon_trial.errors import EXIT_OK, EXIT_UNSTABLE, ReportError, TrialError
 from falcon_trial.measure import Measurement
 from falcon_trial.runner import RunResult
+from falcon_trial.schema import (
+    SCHEMA,
+    ErrorInfo,
+    LoadRef,
+    MeasurementReport,
+    ModelRef,
+    RequestTotals,
+    RunnerReport,
+    Status,
+    SweepReport,
+    WindowFigures,
+)
 from falcon_trial.settings import ReportSettings, Settings
-from falcon_trial.windows import WindowStats
 
-SCHEMA = "falcon-trial/v1"
 Report = dict[str, Any]
 
 
@@ -29,91 +40,85 @@ def _num(x: float, digits: int = 3) -> float | None:
     return round(x, digits) if math.isfinite(x) else None
 
 
-def _stats(s: WindowStats) -> Report:
-    return {
-        "throughput_rps": _num(s.throughput_rps, 2),
-        "p50_ms": _num(s.p50_ms),
-        "p90_ms": _num(s.p90_ms),
-        "p99_ms": _num(s.p99_ms),
-        "mean_ms": _num(s.mean_ms),
-        "requests": s.requests,
-        "errors": s.errors,
-        "duration_s": _num(s.duration_s, 2),
-    }
-
-
-def measurement_dict(m: Measurement, batch_size: int) -> Report:
+def measurement_report(m: Measurement, batch_size: int) -> MeasurementReport:
     """A measurement: its pooled figures, stability and one compact entry per window."""
-    out: Report = {"concurrency": m.concurrency, "stable": m.stable, **_stats(m.summary)}
-    out["throughput_ips"] = _num(m.summary.throughput_rps * batch_size, 2)
-    out["windows"] = [
-        {"rps": _num(w.throughput_rps, 2), "p99_ms": _num(w.p99_ms), "n": w.requests,
-         "errors": w.errors}
-        for w in m.windows
-    ]  # fmt: skip
-    return out
+    s = m.summary
+    return MeasurementReport(
+        concurrency=m.concurrency,
+        stable=m.stable,
+        throughput_rps=_num(s.throughput_rps, 2),
+        p50_ms=_num(s.p50_ms),
+        p90_ms=_num(s.p90_ms),
+        p99_ms=_num(s.p99_ms),
+        mean_ms=_num(s.mean_ms),
+        requests=s.requests,
+        errors=s.errors,
+        duration_s=_num(s.duration_s, 2),
+        throughput_ips=_num(s.throughput_rps * batch_size, 2),
+        windows=tuple(
+            WindowFigures(_num(w.throughput_rps, 2), _num(w.p99_ms), w.requests, w.errors)
+            for w in m.windows
+        ),
+    )
 
 
-def _base(settings: Settings) -> Report:
+def _asked(settings: Settings) -> tuple[ModelRef, LoadRef]:
     s = settings
-    return {
-        "schema": SCHEMA,
-        "model": {"name": s.server.model, "version": s.server.model_version},
-        "load": {
-            "protocol": s.server.protocol,
-            "mode": "sweep" if s.load.sweep_max is not None else "fixed",
-            "concurrency": s.load.sweep_max or s.load.concurrency,
-            "batch_size": s.inputs.batch_size,
-        },
-        "slo_p99_ms": s.load.slo_p99_ms,
-    }
+    model = ModelRef(s.server.model, s.server.model_version)
+    load = LoadRef(
+        protocol=s.server.protocol,
+        mode="sweep" if s.load.sweep_max is not None else "fixed",
+        concurrency=s.load.sweep_max or s.load.concurrency,
+        batch_size=s.inputs.batch_size,
+    )
+    return model, load
 
 
-def build_report(settings: Settings, result: RunResult) -> Report:
+def build_report(settings: Settings, result: RunResult) -> RunnerReport:
     """The report of a completed run (``status`` ok or unstable)."""
     m = result.measurement
     stable = m.stable
-    report = _base(settings)
-    report["status"] = "ok" if stable else "unstable"
-    report["exit_code"] = EXIT_OK if stable else EXIT_UNSTABLE
-    model = result.model
-    report["model"].update(
-        version=model.version, platform=model.platform, max_batch_size=model.max_batch_size
-    )
+    asked, load = _asked(settings)
+    info = result.model
     batch = settings.inputs.batch_size
-    report["result"] = measurement_dict(m, batch)
     slo = settings.load.slo_p99_ms
-    report["slo_met"] = None if slo is None else bool(m.summary.p99_ms <= slo)
+    sweep = None
     if result.sweep is not None:
-        report["sweep"] = {
-            "knee": m.concurrency,
-            "reason": result.sweep.reason,
-            "steps": [measurement_dict(s, batch) for s in result.sweep.steps],
-        }
+        steps = tuple(measurement_report(s, batch) for s in result.sweep.steps)
+        sweep = SweepReport(m.concurrency, result.sweep.reason, steps)
     t = result.totals
-    report["totals"] = {
-        "requests": t.requests,
-        "succeeded": t.succeeded,
-        "failed": t.failed,
-        "unfinished": t.unfinished,
-    }
-    report["ready_wait_s"] = _num(result.ready_wait_s, 2)
-    report["elapsed_s"] = _num(result.elapsed_s, 2)
-    return report
+    return RunnerReport(
+        status=Status.OK if stable else Status.UNSTABLE,
+        exit_code=EXIT_OK if stable else EXIT_UNSTABLE,
+        model=ModelRef(asked.name, info.version, info.platform, info.max_batch_size),
+        load=load,
+        slo_p99_ms=slo,
+        result=measurement_report(m, batch),
+        slo_met=None if slo is None else bool(m.summary.p99_ms <= slo),
+        sweep=sweep,
+        totals=RequestTotals(t.succeeded, t.failed, t.unfinished),
+        ready_wait_s=_num(result.ready_wait_s, 2),
+        elapsed_s=_num(result.elapsed_s, 2),
+    )
 
 
-def error_report(settings: Settings, error: TrialError) -> Report:
+def error_report(settings: Settings, error: TrialError) -> RunnerReport:
     """The report of a failed run: what was asked, and the error."""
-    report = _base(settings)
-    report["status"] = "error"
-    report["exit_code"] = error.exit_code
-    report["error"] = {"kind": error.kind, "message": str(error)[:1000]}
-    return report
+    model, load = _asked(settings)
+    return RunnerReport(
+        status=Status.ERROR,
+        exit_code=error.exit_code,
+        model=model,
+        load=load,
+        slo_p99_ms=settings.load.slo_p99_ms,
+        error=ErrorInfo(error.kind, str(error)[:1000]),
+    )
 
 
-def encode(report: Report) -> str:
+def encode(report: RunnerReport | Report) -> str:
     """Compact JSON."""
-    return json.dumps(report, separators=(",", ":"), allow_nan=False)
+    data = report.to_dict() if isinstance(report, RunnerReport) else report
+    return json.dumps(data, separators=(",", ":"), allow_nan=False)
 
 
 def _trims(report: Report) -> list[Report]:
@@ -144,8 +149,9 @@ def _trims(report: Report) -> list[Report]:
     return out
 
 
-def fit(report: Report, max_bytes: int) -> str:
+def fit(typed: RunnerReport, max_bytes: int) -> str:
     """The report encoded in at most ``max_bytes`` bytes (trimmed as the module says)."""
+    report = typed.to_dict()
     text = encode(report)
     for smaller in _trims(report):
         if len(text.encode()) <= max_bytes:

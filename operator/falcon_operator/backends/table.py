@@ -1,6 +1,7 @@
 """Table oracle: a backend that answers from a Falcon-layout table by exact configuration match.
 
-A configuration the table has no row for is reported as ``infeasible`` (it was never measurable),
+A configuration the table has no row for is reported as ``infeasible`` (failure ``no-data``: it was
+never measurable),
 and a configuration outside the table's space is a caller error.
 """
 
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.knowledge.tables import Table
 
@@ -26,7 +27,5 @@ class TableOracle:
         self.calls += 1
         value = self.table.values[self.table.space.index_of(config)]
         if np.isnan(value):
-            return TrialRecord(
-                dict(config), Outcome.INFEASIBLE, reason="no row for this configuration"
-            )
+            return TrialRecord.failed(config, FailureKind.NO_DATA, "no row for this configuration")
         return TrialRecord(dict(config), Outcome.OK, float(value))

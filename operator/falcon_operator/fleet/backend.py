@@ -3,7 +3,8 @@
 Knob names follow the Falcon layout: ``gputype`` (a GPU or MIG slice label such as
 ``A100/3g.20gb``), ``cpus``, ``gpumem`` (an MPS memory limit in GB; ``0`` means the whole
 slice), ``batchsize`` and ``gpupower`` (percent of TDP). The objective is requests per second per
-dollar-hour; out-of-memory configurations are *infeasible* and SLO-breaking ones *failed*.
+dollar-hour; a configuration that fails gets the measurement's failure kind (``oom``, ``slo``),
+whose policy (core/records.py) makes out-of-memory *infeasible* and an SLO break *failed*.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from numpy.typing import NDArray
 
 from falcon_operator.core.catalog import Catalog
 from falcon_operator.core.numbers import slo_break
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Knob, Space, Value
 from falcon_operator.fleet.performance import FleetModel, Measurement, Workload
 
@@ -110,10 +111,11 @@ class FleetBackend:
         m = self.measure(config, noisy=noisy)
         if m.feasible and self.slo_p99_ms is not None and m.p99_ms > self.slo_p99_ms:
             reason = slo_break(m.p99_ms, self.slo_p99_ms)
-            return TrialRecord(dict(config), Outcome.FAILED, reason=reason, metrics=m.metrics())
+            return TrialRecord.failed(config, FailureKind.SLO, reason, metrics=m.metrics())
         if m.feasible:
             return TrialRecord(dict(config), Outcome.OK, m.rps_per_dollar, metrics=m.metrics())
-        if m.reason.startswith("out of memory"):
-            return TrialRecord(dict(config), Outcome.INFEASIBLE, reason=m.reason)
-        # the SLO is out of reach: the p99 at low load says by how much
-        return TrialRecord(dict(config), Outcome.FAILED, reason=m.reason, metrics=low_load(m))
+        kind = m.failure
+        assert kind is not None  # a measurement that is not feasible says why
+        # out of memory says nothing more; an SLO out of reach: the p99 at low load says by how much
+        metrics = low_load(m) if kind is FailureKind.SLO else {}
+        return TrialRecord.failed(config, kind, m.reason, metrics=metrics)

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from falcon_operator.core.catalog import Catalog, Slice
+from falcon_operator.core.errors import DataError
 from falcon_operator.core.numbers import versus
+from falcon_operator.core.records import FailureKind
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,8 @@ class ModelSettings:
 
 @dataclass(frozen=True)
 class Measurement:
+    """What a trial would measure; not ``feasible`` ones say why as ``failure`` (OOM or SLO)."""
+
     feasible: bool
     reason: str = ""
     rps: float = 0.0
@@ -71,6 +75,11 @@ class Measurement:
     gpu_memory_gb: float = 0.0
     cost_per_hour: float = 0.0
     batch_seconds: float = math.nan
+    failure: FailureKind | None = None
+
+    def __post_init__(self) -> None:
+        if self.feasible != (self.failure is None):
+            raise DataError(f"a measurement is feasible iff it has no failure kind: {self!r}")
 
     @property
     def rps_per_dollar(self) -> float:
@@ -143,7 +152,8 @@ class FleetModel:
         cost = self.cost_per_hour(sl, cpus)
         if need > limit:
             return Measurement(False, f"out of memory: needs {need:.2f} GB, limit {limit:.2f} GB",
-                               gpu_memory_gb=need, cost_per_hour=cost)  # fmt: skip
+                               gpu_memory_gb=need, cost_per_hour=cost,
+                               failure=FailureKind.OOM)  # fmt: skip
         t_batch = self.batch_seconds(w, sl, batch, power)
         host = batch * w.cpu_seconds_per_request / max(cpus, 1.0)
         capacity = min(batch / t_batch, self.cpu_capacity(w, cpus))
@@ -153,7 +163,8 @@ class FleetModel:
             low, slo = versus(p99, slo_p99_ms or 0.0)
             return Measurement(False, f"p99 SLO {slo} ms unreachable: p99 ≥ {low} ms even at "
                                "low load", p50_ms=p50, p99_ms=p99, gpu_memory_gb=need,
-                               cost_per_hour=cost, batch_seconds=t_batch)  # fmt: skip
+                               cost_per_hour=cost, batch_seconds=t_batch,
+                               failure=FailureKind.SLO)  # fmt: skip
         noise = self._noise(seed, gpu, cpus, batch, power, gpu_memory_limit_gb)
         return Measurement(True, "", rho * capacity * noise[0], p50 * noise[1], p99 * noise[2],
                            need, cost, t_batch)  # fmt: skip

@@ -12,6 +12,7 @@ import logging
 
 from falcon_operator import telemetry
 from falcon_operator.core.errors import FalconError, SpaceError
+from falcon_operator.core.records import FailureKind
 from falcon_operator.core.space import Config
 from falcon_operator.reconcile.plan import Launch
 from falcon_operator.reconcile.status import now_iso
@@ -69,9 +70,9 @@ class ActiveTrials:
                 log.warning("trial %s: %s (will be retried)", launch.name, exc)
             else:
                 log.error("trial %s crashed", launch.name, exc_info=exc)
-                verdict = failed(launch.config, "internal", f"internal error: {exc}")
-                entry = TrialEntry(launch.index, launch.name, verdict.record, pod=launch.name,
-                                   failure="internal", finished_at=now_iso())  # fmt: skip
+                record = failed(launch.config, FailureKind.INTERNAL, f"internal error: {exc}")
+                entry = TrialEntry(launch.index, launch.name, record, pod=launch.name,
+                                   finished_at=now_iso())  # fmt: skip
                 await self.store.append(entry)
 
     async def wait(self, timeout: float) -> None:

@@ -7,17 +7,18 @@
   runner has ended, counted from zero at the server's readiness (see ``server_start``); the two
   sources are checked against each other.
 - reused: reload the model with the new batch size through Triton's repository API (refused
-  when it does not fit: a failed, OOM trial), then drive the load in-process.
+  when it cannot load, e.g. it does not fit: a ``model-load`` trial, infeasible), then drive
+  the load in-process.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from datetime import UTC, datetime
 
 from falcon_operator.core.errors import MetricsError
+from falcon_operator.core.records import FailureKind, TrialRecord
 from falcon_operator.metrics import Snapshot, measure_window, metrics_url, scrape
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch
@@ -26,7 +27,7 @@ from falcon_operator.reconcile.settings import ControllerSettings
 from falcon_operator.trials.load import LoadPlan, run_load
 from falcon_operator.trials.manifest import METRICS_PORT
 from falcon_operator.trials.modelconfig import model_config
-from falcon_operator.trials.outcome import Verdict, failed, judge
+from falcon_operator.trials.outcome import failed, judge, read_report
 from falcon_operator.trials.readback import PodState, PodView, failure_reason, read_pod
 from falcon_operator.trials.reload import ReloadError, reload_model
 
@@ -52,49 +53,50 @@ def _plan(ctx: SearchContext, launch: Launch) -> LoadPlan:
     )
 
 
-async def _look(kube: Kube, ctx: SearchContext, launch: Launch, view: PodView) -> PodView | Verdict:
-    """The trial pod as it is now, or the failed verdict when it is gone or has failed."""
+async def _look(
+    kube: Kube, ctx: SearchContext, launch: Launch, view: PodView
+) -> PodView | TrialRecord:
+    """The trial pod as it is now, or the failed record when it is gone or has failed."""
     pod = await kube.get_pod(ctx.ref.namespace, view.name)
     if pod is None:
-        return failed(launch.config, "deleted", "the trial pod disappeared")
+        return failed(launch.config, FailureKind.DELETED, "the trial pod disappeared")
     current = read_pod(pod)
     if current.state is PodState.FAILED:
-        return failed(
-            launch.config, "oom" if current.oom_killed else "crash", failure_reason(current)
-        )
+        return failed(launch.config, current.failure, failure_reason(current))
     return current
 
 
 async def simulated(
     kube: Kube, ctx: SearchContext, launch: Launch, view: PodView, settings: ControllerSettings
-) -> Verdict:
+) -> TrialRecord:
     """A simulated trial on the ready pod ``view`` (fresh or reused): the fleet's measurement."""
     assert ctx.sim is not None
-    if ctx.sim.fault_for(launch.config) == "oom":  # a reused pod asked for a batch too large
-        return failed(launch.config, "oom", "the model does not fit: out of memory")
+    if ctx.sim.fault_for(launch.config) is not None:  # a reused pod asked for a batch too large
+        return ctx.sim.record(launch.config, cost_per_hour=ctx.resolved.cost(launch.config))
     deadline = time.monotonic() + ctx.sim.trial_seconds(ctx.resolved.spec.budget)
     while True:
         current = await _look(kube, ctx, launch, view)
-        if isinstance(current, Verdict):
+        if isinstance(current, TrialRecord):
             return current
         if current.state in (PodState.SUCCEEDED, PodState.DELETING):
-            return failed(launch.config, "deleted", f"the trial pod ended early ({current.state})")
+            why = f"the trial pod ended early ({current.state})"
+            return failed(launch.config, FailureKind.DELETED, why)
         left = deadline - time.monotonic()
         if left <= 0:
             break
         await asyncio.sleep(min(settings.poll_s, left))
-    return ctx.sim.verdict(launch.config, cost_per_hour=ctx.resolved.cost(launch.config))
+    return ctx.sim.record(launch.config, cost_per_hour=ctx.resolved.cost(launch.config))
 
 
-async def reused(ctx: SearchContext, launch: Launch, view: PodView) -> Verdict:
+async def reused(ctx: SearchContext, launch: Launch, view: PodView) -> TrialRecord:
     """A real trial on a reused pod: reload with the new batch size, then load it in-process."""
     host = view.ip or ""
     spec = ctx.resolved.spec.model
     config = model_config(spec.name, int(launch.config["batchsize"]), extra=spec.model_config)
     try:
         await asyncio.to_thread(reload_model, host, spec.name, config)
-    except ReloadError as exc:
-        kind = "oom" if "out of memory" in str(exc) else "crash"
+    except ReloadError as exc:  # refused: Triton could not load it; else the server is gone
+        kind = FailureKind.MODEL_LOAD if exc.refused else FailureKind.CRASH
         return failed(launch.config, kind, str(exc))
     result = await asyncio.to_thread(run_load, host, spec.name, _plan(ctx, launch))
     return judge(
@@ -108,23 +110,23 @@ async def reused(ctx: SearchContext, launch: Launch, view: PodView) -> Verdict:
 
 async def live(
     kube: Kube, ctx: SearchContext, launch: Launch, view: PodView, settings: ControllerSettings
-) -> Verdict:
+) -> TrialRecord:
     """A real trial: the runner container drives the load; the operator reads both sources."""
     url = metrics_url(view.ip or "", port=METRICS_PORT)
     deadline = time.monotonic() + settings.report_timeout_s
     while True:
         current = await _look(kube, ctx, launch, view)
-        if isinstance(current, Verdict):
+        if isinstance(current, TrialRecord):
             return current
         if current.runner_report is not None:
             break
         if time.monotonic() > deadline:
-            return failed(launch.config, "timeout", "the trial runner did not report in time")
+            why = "the trial runner did not report in time"
+            return failed(launch.config, FailureKind.TIMEOUT, why)
         await asyncio.sleep(settings.poll_s)
-    try:
-        report = json.loads(current.runner_report)
-    except ValueError:
-        return failed(launch.config, "runner", "the trial runner's report is not JSON")
+    report = read_report(launch.config, current.runner_report)
+    if isinstance(report, TrialRecord):
+        return report
     try:
         after = await asyncio.to_thread(scrape, url)
         before = server_start(current if current.ready_at else view, now=after.taken_at)

@@ -80,6 +80,8 @@ def trial_summary(entry: TrialEntry) -> Obj:
         "durationSeconds": round(entry.duration_s, 2),
         "finishedAt": entry.finished_at,
     }
+    if r.failure is not None:
+        out["failure"] = r.failure.value
     if r.objective is not None:
         out["objective"] = rounded(r.objective)
     if r.reason:
@@ -113,6 +115,7 @@ def trial_counts(c: Counts, max_trials: int) -> Obj:
         "ok": c.ok,
         "infeasible": c.infeasible,
         "failed": c.failed,
+        "failedCounted": c.failed_counted,
         "running": c.running,
         "max": max_trials,
         "progress": f"{c.done}/{max_trials}",

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from falcon_operator import telemetry
 from falcon_operator.core.numbers import objective, plain
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.reconcile import measure
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch
@@ -24,7 +25,7 @@ from falcon_operator.reconcile.status import now_iso
 from falcon_operator.reconcile.store import HistoryStore
 from falcon_operator.trials.history import TrialEntry
 from falcon_operator.trials.manifest import trial_pod
-from falcon_operator.trials.outcome import Verdict, failed
+from falcon_operator.trials.outcome import failed
 from falcon_operator.trials.readback import (
     PodState,
     PodView,
@@ -38,7 +39,7 @@ from falcon_operator.trials.readback import (
 class Ran:
     """What running a trial produced, before it is recorded."""
 
-    verdict: Verdict
+    record: TrialRecord
     pod: str
     node: str = ""
     saved_s: float = 0.0
@@ -70,10 +71,9 @@ class TrialRunner:
         entry = TrialEntry(
             index=launch.index,
             name=launch.name,
-            record=ran.verdict.record,
+            record=ran.record,
             pod=ran.pod,
             reused=launch.reuse_pod is not None,
-            failure=ran.verdict.failure,
             started_at=started,
             finished_at=now_iso(),
             duration_s=time.monotonic() - t0,
@@ -95,7 +95,7 @@ class TrialRunner:
             )
             await self.kube.event(ref, "Normal", "TrialFinished", msg)
         else:
-            reason = "TrialInfeasible" if r.outcome.value == "infeasible" else "TrialFailed"
+            reason = "TrialInfeasible" if r.outcome is Outcome.INFEASIBLE else "TrialFailed"
             await self.kube.event(ref, "Warning", reason, f"trial {entry.name}{where}: {r.reason}")
 
     async def _fresh(self, launch: Launch) -> Ran:
@@ -115,17 +115,17 @@ class TrialRunner:
         if await self.kube.create_pod(ns, body):
             cfg = " ".join(f"{k}={v}" for k, v in launch.config.items())
             await self.kube.event(ctx.ref, "Normal", "TrialStarted", f"trial {launch.name}: {cfg}")
-        view, verdict = await self._wait_ready(launch)
-        if verdict is None:
+        view, record = await self._wait_ready(launch)
+        if record is None:
             self.startup_s[launch.name] = time.monotonic() - created
-        if verdict is not None:
-            return Ran(verdict, launch.name, (view.node or "") if view else "")
+        if record is not None:
+            return Ran(record, launch.name, (view.node or "") if view else "")
         assert view is not None
         if ctx.sim is not None:
-            verdict = await measure.simulated(self.kube, ctx, launch, view, self.settings)
+            record = await measure.simulated(self.kube, ctx, launch, view, self.settings)
         else:
-            verdict = await measure.live(self.kube, ctx, launch, view, self.settings)
-        return Ran(verdict, launch.name, view.node or "")
+            record = await measure.live(self.kube, ctx, launch, view, self.settings)
+        return Ran(record, launch.name, view.node or "")
 
     def saved_seconds(self, view: PodView) -> float:
         """What reusing ``view`` saves: the start-up its fresh trial waited for (creation to
@@ -147,38 +147,38 @@ class TrialRunner:
             f"(batch size {launch.config['batchsize']}; saves its {plain(saved)} s start-up)",
         )
         if self.ctx.sim is not None:  # bookkeeping: nothing to reload on a KWOK pod
-            verdict = await measure.simulated(self.kube, self.ctx, launch, view, self.settings)
+            record = await measure.simulated(self.kube, self.ctx, launch, view, self.settings)
         else:
-            verdict = await measure.reused(self.ctx, launch, view)
-        return Ran(verdict, view.name, view.node or "", saved)
+            record = await measure.reused(self.ctx, launch, view)
+        return Ran(record, view.name, view.node or "", saved)
 
-    async def _wait_ready(self, launch: Launch) -> tuple[PodView | None, Verdict | None]:
-        """The ready pod, or a verdict when it will not get ready."""
+    async def _wait_ready(self, launch: Launch) -> tuple[PodView | None, TrialRecord | None]:
+        """The ready pod, or the failed record when it will not get ready."""
         budget, config = self.ctx.resolved.spec.budget, launch.config
         ns = self.ctx.ref.namespace
         scheduled_at: float | None = None
         while True:
             pod = await self.kube.get_pod(ns, launch.name)
             if pod is None:
-                return None, failed(config, "deleted", "the trial pod disappeared")
+                return None, failed(config, FailureKind.DELETED, "the trial pod disappeared")
             view = read_pod(pod)
             if view.state is PodState.FAILED:
-                kind = "oom" if view.oom_killed else "crash"
-                return view, failed(config, kind, failure_reason(view))
+                return view, failed(config, view.failure, failure_reason(view))
             if view.state in (PodState.SUCCEEDED, PodState.DELETING):
-                return view, failed(config, "deleted", f"the trial pod ended early ({view.state})")
+                why = f"the trial pod ended early ({view.state})"
+                return view, failed(config, FailureKind.DELETED, why)
             if view.state is PodState.READY and not view.fault:
                 return view, None
             if view.state is PodState.UNSCHEDULABLE and (
                 never_schedulable(view.message) or _age(view) > budget.pending_timeout_s
             ):
-                return view, failed(config, "unschedulable", f"unschedulable: {view.message}")
+                why = f"unschedulable: {view.message}"
+                return view, failed(config, FailureKind.UNSCHEDULABLE, why)
             if view.state is PodState.PENDING and _age(view) > budget.pending_timeout_s:
-                return view, failed(config, "unschedulable", "not scheduled in time")
+                return view, failed(config, FailureKind.UNSCHEDULABLE, "not scheduled in time")
             if view.state in (PodState.STARTING, PodState.READY):
                 scheduled_at = scheduled_at or time.monotonic()
                 if time.monotonic() - scheduled_at > budget.ready_timeout_s:
-                    return view, failed(
-                        config, "timeout", f"not ready within {budget.ready_timeout_s} s"
-                    )
+                    why = f"not ready within {budget.ready_timeout_s} s"
+                    return view, failed(config, FailureKind.TIMEOUT, why)
             await asyncio.sleep(self.settings.poll_s)

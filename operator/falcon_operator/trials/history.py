@@ -13,22 +13,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from falcon_operator.core.errors import DataError
-from falcon_operator.core.records import Outcome, TrialRecord
-
-#: failure kinds that do not count against maxFailedTrials (the trial ran; the SLO broke)
-NOT_COUNTED = frozenset({"slo"})
+from falcon_operator.core.records import TrialRecord
 
 
 @dataclass(frozen=True)
 class TrialEntry:
-    """One finished trial: the engine's record plus where and how it ran."""
+    """One finished trial: the engine's record (with its failure kind) plus where and how it ran.
+
+    Its JSON is the record's keys (``failure`` included, ``""`` when ok) and the entry's own.
+    """
 
     index: int
     name: str
     record: TrialRecord
     pod: str = ""  #: the pod it ran on (an earlier trial's pod when reused)
     reused: bool = False
-    failure: str = ""  #: crash, oom, timeout, runner, measurement, slo, unschedulable ("" if ok)
     started_at: str = ""
     finished_at: str = ""
     duration_s: float = 0.0
@@ -37,8 +36,8 @@ class TrialEntry:
 
     @property
     def counts_as_failed(self) -> bool:
-        """Whether this trial uses up the failure budget (maxFailedTrials)."""
-        return self.record.outcome is Outcome.FAILED and self.failure not in NOT_COUNTED
+        """Whether this trial uses up the failure budget (maxFailedTrials): its kind's policy."""
+        return self.record.counts_against_budget
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -47,7 +46,7 @@ class TrialEntry:
             **self.record.to_dict(),
             "pod": self.pod,
             "reused": self.reused,
-            "failure": self.failure,
+            "failure": "" if self.record.failure is None else self.record.failure.value,
             "startedAt": self.started_at,
             "finishedAt": self.finished_at,
             "durationSeconds": round(self.duration_s, 3),
@@ -64,7 +63,6 @@ class TrialEntry:
                 record=TrialRecord.from_dict(data),
                 pod=str(data.get("pod", "")),
                 reused=bool(data.get("reused", False)),
-                failure=str(data.get("failure", "")),
                 started_at=str(data.get("startedAt", "")),
                 finished_at=str(data.get("finishedAt", "")),
                 duration_s=float(data.get("durationSeconds", 0.0)),

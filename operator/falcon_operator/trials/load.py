@@ -9,7 +9,6 @@ Blocking: call it in a worker thread.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from falcon_operator.core.errors import MetricsError
 from falcon_operator.metrics import WindowMeasurement, measure_window, metrics_url, scrape
@@ -17,6 +16,7 @@ from falcon_operator.spec.model import BudgetSpec
 from falcon_trial.errors import TrialError
 from falcon_trial.report import build_report, error_report
 from falcon_trial.runner import run
+from falcon_trial.schema import RunnerReport
 from falcon_trial.settings import (
     InputSettings,
     LoadSettings,
@@ -55,7 +55,7 @@ class LoadPlan:
 class LoadResult:
     """The runner's report (schema falcon-trial/v1) and Triton's window around it."""
 
-    report: dict[str, Any]
+    report: RunnerReport
     window: WindowMeasurement | None
     metrics_error: str = ""
 

@@ -4,7 +4,9 @@ Works on the pod as a plain dict (the API's JSON). An unschedulable pod carries 
 message; when every node was rejected for its labels or taints (not for busy resources), no
 pool can ever take it and the configuration is infeasible at once. A pod whose runner has
 finished while Triton still serves is ready (reusable), although the kubelet then reports its
-Ready condition False: a terminated container is never ready.
+Ready condition False: a terminated container is never ready. Out of memory is read from the
+structure the kubelet writes (a container terminated with reason ``OOMKilled``), never from a
+message.
 """
 
 from __future__ import annotations
@@ -17,14 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from falcon_operator.core.records import FailureKind
 from falcon_operator.core.space import Config
 from falcon_operator.spec.constants import CONFIG_ANNOTATION, FAULT_LABEL, INDEX_ANNOTATION
 from falcon_operator.trials.manifest import RUNNER_CONTAINER, TRITON_CONTAINER
+from falcon_trial.schema import SchemaError, parse_report
 
 _NODES = re.compile(r"0/(?P<total>[0-9]+) nodes are available")
 _COUNTED = re.compile(r"(?P<n>[0-9]+) (?P<why>[^,.:]+)")
 #: scheduler reasons no amount of waiting fixes (without a new node pool)
 _PERMANENT = ("didn't match Pod's node affinity/selector", "untolerated taint")
+#: a terminated container's ``reason`` when the kernel killed it for memory
+OOM_KILLED = "OOMKilled"
 
 
 class PodState(enum.StrEnum):
@@ -73,7 +79,15 @@ class PodView:
 
     @property
     def oom_killed(self) -> bool:
-        return any(t.reason == "OOMKilled" or t.exit_code == 137 for t in self.terminations)
+        """Whether the kernel killed a container for memory (the kubelet's ``OOMKilled``); a
+        bare exit code 137 is any SIGKILL (a deadline, a preemption) and says nothing more."""
+        return any(t.reason == OOM_KILLED for t in self.terminations)
+
+    @property
+    def failure(self) -> FailureKind:
+        """The failure kind of a failed pod: ``oom`` when a container was OOMKilled, else
+        ``crash``."""
+        return FailureKind.OOM if self.oom_killed else FailureKind.CRASH
 
 
 def _time(text: Any) -> datetime | None:
@@ -127,8 +141,8 @@ def _served_since(status: Mapping[str, Any]) -> tuple[bool, datetime | None]:
         return False, None
     started = _time(ended.get("startedAt"))
     try:
-        wait = float(json.loads(str(ended.get("message") or "")).get("ready_wait_s") or 0.0)
-    except (ValueError, TypeError, AttributeError):
+        wait = parse_report(str(ended.get("message") or "")).ready_wait_s or 0.0
+    except SchemaError:  # judged (and failed) when the trial is measured
         wait = 0.0
     return True, None if started is None else started + timedelta(seconds=max(0.0, wait))
 

@@ -18,7 +18,12 @@ from falcon_operator.core.errors import FalconError
 
 
 class ReloadError(FalconError):
-    """The server refused (or could not be asked) to load the new configuration."""
+    """The server refused (``refused``: it tried and could not load it) or could not be asked
+    to load the new configuration."""
+
+    def __init__(self, message: str, *, refused: bool) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 def reload_model(
@@ -37,6 +42,7 @@ def reload_model(
         detail = exc.read().decode(errors="replace")[:300]
         with contextlib.suppress(ValueError, AttributeError):
             detail = str(json.loads(detail).get("error", detail))
-        raise ReloadError(f"the server refused to load the new configuration: {detail}") from None
+        message = f"the server refused to load the new configuration: {detail}"
+        raise ReloadError(message, refused=True) from None
     except (urllib.error.URLError, OSError) as exc:
-        raise ReloadError(f"cannot reach {url}: {exc}") from None
+        raise ReloadError(f"cannot reach {url}: {exc}", refused=False) from None

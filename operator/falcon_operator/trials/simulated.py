@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 from falcon_operator.core.catalog import Catalog, load_catalog
 from falcon_operator.core.numbers import slo_break
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.fleet.backend import FleetBackend, low_load
 from falcon_operator.fleet.performance import FleetModel, Measurement, Workload
 from falcon_operator.spec.model import BudgetSpec
-from falcon_operator.trials.outcome import Verdict, failed
+from falcon_operator.trials.outcome import failed
 
 
 @dataclass(frozen=True)
@@ -35,29 +35,25 @@ class SimulationSettings:
     trial_seconds: float | None = None
 
 
-def simulated_verdict(
+def simulated_record(
     config: Mapping[str, Value],
     m: Measurement,
     *,
     cost_per_hour: float,
     slo_p99_ms: float | None,
-) -> Verdict:
-    """The verdict of a trial that measured ``m``; the objective uses the search's prices."""
-    if not m.feasible:
-        if m.reason.startswith("out of memory"):
-            return failed(config, "oom", f"the model does not fit: {m.reason}")
+) -> TrialRecord:
+    """The record of a trial that measured ``m``; the objective uses the search's prices."""
+    if m.failure is FailureKind.OOM:
+        return failed(config, FailureKind.OOM, f"the model does not fit: {m.reason}")
+    if m.failure is not None:  # the SLO is out of reach: the p99 at low load says by how much
         metrics = low_load(m) | {"cost_per_hour": cost_per_hour}
-        return Verdict(
-            TrialRecord(dict(config), Outcome.FAILED, reason=m.reason, metrics=metrics), "slo"
-        )
+        return TrialRecord.failed(config, m.failure, m.reason, metrics=metrics)
     metrics = {k: v for k, v in m.metrics().items() if math.isfinite(v)}
     metrics["cost_per_hour"] = cost_per_hour
     if slo_p99_ms is not None and not m.p99_ms <= slo_p99_ms:
         reason = slo_break(m.p99_ms, slo_p99_ms)
-        return Verdict(
-            TrialRecord(dict(config), Outcome.FAILED, reason=reason, metrics=metrics), "slo"
-        )
-    return Verdict(TrialRecord(dict(config), Outcome.OK, m.rps / cost_per_hour, metrics=metrics))
+        return TrialRecord.failed(config, FailureKind.SLO, reason, metrics=metrics)
+    return TrialRecord(dict(config), Outcome.OK, m.rps / cost_per_hour, metrics=metrics)
 
 
 class SimulatedFleet:
@@ -78,12 +74,10 @@ class SimulatedFleet:
         )
 
     def fault_for(self, config: Mapping[str, Value]) -> str | None:
-        """``oom`` when the configuration's batch does not fit its GPU memory, else None."""
-        model, workload = self.backend.model, self.backend.workload
-        sl = model.catalog.slice(str(config["gputype"]))
-        limit = float(config.get("gpumem", 0.0)) or math.inf
-        need = model.gpu_memory_gb(workload, int(config["batchsize"]))
-        return "oom" if need > min(sl.memory_gb, limit) else None
+        """``oom`` (the KWOK fault label) when the configuration's batch does not fit its GPU
+        memory, as the simulated fleet measures it, else None."""
+        failure = self.backend.measure(config, noisy=False).failure
+        return FailureKind.OOM.value if failure is FailureKind.OOM else None
 
     def trial_seconds(self, budget: BudgetSpec) -> float:
         """Wall-clock seconds one trial of a search with ``budget`` lasts."""
@@ -91,9 +85,9 @@ class SimulatedFleet:
             return self.settings.trial_seconds
         return budget.warmup_s + budget.windows * budget.measurement_s
 
-    def verdict(self, config: Mapping[str, Value], *, cost_per_hour: float) -> Verdict:
+    def record(self, config: Mapping[str, Value], *, cost_per_hour: float) -> TrialRecord:
         """What the simulated fleet measures for ``config`` (``falcon search``'s measurement)."""
-        return simulated_verdict(
+        return simulated_record(
             config,
             self.backend.measure(config),
             cost_per_hour=cost_per_hour,
