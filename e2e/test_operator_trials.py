@@ -1,5 +1,6 @@
-"""Trial outcomes on the test cluster: unschedulable → infeasible, OOM and crashes → failed
-(and too many of them fail the search), batch-size-only changes reuse the running pod.
+"""Trial outcomes on the test cluster: unschedulable and OOM → infeasible (not counted against
+maxFailedTrials), crashes → failed (and too many of them fail the search), batch-size-only
+changes reuse the running pod.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def test_configuration_without_a_pool_is_infeasible_and_the_search_goes_on(
     assert "TrialInfeasible" in reasons
 
 
-def test_oom_trials_use_up_the_failure_budget_and_fail_the_search(
+def test_oom_trials_are_infeasible_and_do_not_use_up_the_failure_budget(
     core: client.CoreV1Api,
     custom: client.CustomObjectsApi,
     namespace: str,
@@ -81,17 +82,24 @@ def test_oom_trials_use_up_the_failure_budget_and_fail_the_search(
 ) -> None:
     # ResNet-mini needs about 0.35 GB at batch 1: a 0.25 GB MPS limit runs out of memory
     space = {"gpus": [{"type": "T4"}], "cpus": [2, 4], "batchSizes": [1, 4], "gpuMemoryGB": [0.25]}
-    create_search(custom, namespace, _search("oom", space, {"maxTrials": 4, "maxFailedTrials": 1}))
+    # maxFailedTrials 0: a single counted failure would end the search at once (as OOM did
+    # before one policy); infeasible trials go on until every configuration was tried
+    create_search(custom, namespace, _search("oom", space, {"maxTrials": 4, "maxFailedTrials": 0}))
     obj = wait_search(custom, namespace, "oom")
     assert obj["status"]["phase"] == "Failed"
     failed = condition(obj, "Failed")
-    assert failed["status"] == "True" and failed["reason"] == "TooManyFailedTrials"
-    assert "maxFailedTrials" in failed["message"] and "OOMKilled" in failed["message"]
+    assert failed["status"] == "True" and failed["reason"] == "NoFeasibleConfiguration"
+    assert "(4 infeasible, 0 failed)" in failed["message"]
     records = history_records(core, namespace, "oom")
-    assert len(records) == 2  # the second failure exceeds maxFailedTrials 1
-    assert all(r["outcome"] == "failed" and r["failure"] == "oom" for r in records)
+    assert len(records) == 4
+    assert all(r["outcome"] == "infeasible" and r["failure"] == "oom" for r in records)
+    assert all("OOMKilled" in r["reason"] for r in records)
+    assert obj["status"]["trials"]["infeasible"] == 4
+    assert obj["status"]["trials"]["failedCounted"] == 0
     assert condition(obj, "Ready")["status"] == "False"
     assert "recommendation" not in obj["status"]
+    reasons = {e.reason for e in core.list_namespaced_event(namespace).items}
+    assert "TrialInfeasible" in reasons and "TrialFailed" not in reasons
 
 
 def test_a_crashing_trial_is_failed_and_the_search_still_succeeds(

@@ -123,10 +123,30 @@ def test_fleet_backend_records(model: FleetModel) -> None:
         {"batchsize": 128, "cpus": 4, "gpumem": 2.0, "gpupower": 100, "gputype": "A100"}
     )
     assert oom.outcome is Outcome.INFEASIBLE and "out of memory" in oom.reason
+    assert oom.failure == "oom" and ok.failure is None
     slow = backend.run(
         {"batchsize": 64, "cpus": 1, "gpumem": 0.0, "gpupower": 50, "gputype": "A100/1g.5gb"}
     )
     assert slow.outcome in (Outcome.FAILED, Outcome.INFEASIBLE)
+
+
+def test_a_measurement_says_why_it_is_not_feasible(model: FleetModel) -> None:
+    """The failure kind travels as structure, never as a reason to grep."""
+    from falcon_operator.core.errors import DataError
+    from falcon_operator.core.records import FailureKind
+    from falcon_operator.fleet.performance import Measurement
+
+    w, gpu = cnn(), "A100/1g.5gb"
+    fits = model.measure(w, gpu=gpu, cpus=4, batch=1)
+    assert fits.feasible and fits.failure is None
+    oom = model.measure(w, gpu=gpu, cpus=4, batch=128, gpu_memory_limit_gb=0.5)
+    assert not oom.feasible and oom.failure is FailureKind.OOM
+    slo = model.measure(w, gpu=gpu, cpus=1, batch=64, power=0.5, slo_p99_ms=1e-3)
+    assert not slo.feasible and slo.failure is FailureKind.SLO
+    with pytest.raises(DataError):
+        Measurement(False, "no reason kind")
+    with pytest.raises(DataError):
+        Measurement(True, failure=FailureKind.OOM)
 
 
 def test_a_measured_p99_over_the_slo_fails_the_trial(model: FleetModel) -> None:

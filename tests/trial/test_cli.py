@@ -194,6 +194,20 @@ def test_a_model_that_failed_to_load_makes_the_server_answer_not_ready(
     assert "answered not ready" in _one_line_error(err)
 
 
+def test_a_model_the_server_failed_to_load_exits_10_with_tritons_reason(
+    fresh_server: ServerFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its own model UNAVAILABLE in the repository index: no waiting out the ready timeout."""
+    srv = fresh_server()
+    with pytest.raises(TritonError, match="cannot initialize"):
+        srv.load(BROKEN.name)
+    rc, report, err = _run(srv, BROKEN.name, "--ready-timeout-s", "60", capsys=capsys)
+    assert rc == 10 and report["error"]["kind"] == "model-load-failed"
+    line = _one_line_error(err)
+    assert "could not load model 'broken'" in line and "cannot initialize" in line
+    assert report["status"] == "error" and report["exit_code"] == 10
+
+
 def test_a_batch_larger_than_the_model_takes_exits_8(
     triton: TritonServer, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -41,8 +41,9 @@ def test_a_config_the_server_cannot_load_is_refused_and_the_old_one_stays(
     write_trial_model(t4_server.repository, "refuse-resnet", RESNET, 2)
     t4_server.load("refuse-resnet")
     bad = model_config("refuse-resnet", 4, extra={"input": [{"name": "nope", "dims": [1]}]})
-    with pytest.raises(ReloadError, match="the server refused to load the new configuration"):
+    with pytest.raises(ReloadError, match="the server refused to load the new configuration") as e:
         reload_model("127.0.0.1", "refuse-resnet", bad, port=t4_server.ports.http)
+    assert e.value.refused  # Triton tried and could not load it: a model-load trial
     assert t4_server.model_ready("refuse-resnet")
     assert t4_server.model_config("refuse-resnet")["max_batch_size"] == 2
 
@@ -58,5 +59,6 @@ def test_unload_then_load_again(t4_server: TritonServer) -> None:
 
 
 def test_an_unreachable_server_is_a_reload_error() -> None:
-    with pytest.raises(ReloadError, match="cannot reach"):
+    with pytest.raises(ReloadError, match="cannot reach") as e:
         reload_model("127.0.0.1", MODEL, model_config(MODEL, 8), port=1, timeout=2.0)
+    assert not e.value.refused

@@ -3,7 +3,8 @@
 The report goes to stdout and to the termination-message path; progress lines and the one-line
 error go to stderr. Exit codes are listed in ``falcon_trial.errors``: 0 stable, 2 bad arguments,
 3 server not ready, 4 model not found, 5 all requests failed, 6 unstable (report still
-written), 7 server lost mid-run, 8 model inputs unsupported, 9 termination log not writable.
+written), 7 server lost mid-run, 8 model inputs unsupported, 9 termination log not writable,
+10 the server failed to load the model.
 """
 
 from __future__ import annotations

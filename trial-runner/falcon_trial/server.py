@@ -49,7 +49,8 @@ def load_failure(client: Client) -> str | None:
 
 
 def _load_error(settings: ServerSettings, reason: str) -> ModelLoadError:
-    return ModelLoadError(f"the server could not load model {settings.model!r}: {reason}")
+    one_line = " ".join(reason.split())[:500]  # Triton's reason may hold a Python traceback
+    return ModelLoadError(f"the server could not load model {settings.model!r}: {one_line}")
 
 
 def wait_ready(
