@@ -9,24 +9,23 @@ from collections.abc import Mapping
 import numpy as np
 
 from falcon_operator.bench.report import latency_stats
+from falcon_operator.core.knobs import BATCH, CPUS, GPU, GPU_MEMORY, POWER, build_space
 from falcon_operator.core.records import Outcome, TrialRecord
-from falcon_operator.core.space import Knob, Space
+from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.search.falcon import FalconStrategy
 
 
 def large_space() -> Space:
     """8 GPU types × 9 batch sizes × 32 core counts × 8 memory limits × 6 power caps = 110,592."""
-    return Space(
-        (
-            Knob("batchsize", (1, 2, 4, 8, 16, 32, 64, 128, 256)),
-            Knob("cpus", tuple(range(1, 33))),
-            Knob("gpumem", (0.8, 1.2, 1.6, 2.4, 4.0, 8.0, 16.0, 40.0)),
-            Knob("gpupower", (50, 60, 70, 80, 90, 100)),
-            Knob(
-                "gputype", ("M60", "K80", "T4", "V100", "A10G", "L4", "A100", "H100"), "categorical"
-            ),
-        )
+    return build_space(
+        {
+            BATCH: (1, 2, 4, 8, 16, 32, 64, 128, 256),
+            CPUS: tuple(range(1, 33)),
+            GPU_MEMORY: (0.8, 1.2, 1.6, 2.4, 4.0, 8.0, 16.0, 40.0),
+            POWER: (50, 60, 70, 80, 90, 100),
+            GPU: ("M60", "K80", "T4", "V100", "A10G", "L4", "A100", "H100"),
+        }
     )
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from falcon_operator.cli.progress import Steps
+from falcon_operator.core.knobs import BATCH, POWER
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 WIDTH = 100
 MEASURED = f"{'rps':>8} {'p99 ms':>8} {'$/h':>6} {'rps/$':>8}"
 #: shorter column titles for the fleet's knobs, leaving a failure's reason room on one line
-TITLES = {"batchsize": "batch", "gpupower": "power"}
+TITLES = {BATCH: "batch", POWER: "power"}
 
 
 class TrialLines:

@@ -1,10 +1,11 @@
 """The simulated fleet as a trial backend and as a configuration space.
 
-Knob names follow the Falcon layout: ``gputype`` (a GPU or MIG slice label such as
-``A100/3g.20gb``), ``cpus``, ``gpumem`` (an MPS memory limit in GB; ``0`` means the whole
-slice), ``batchsize`` and ``gpupower`` (percent of TDP). The objective is requests per second per
-dollar-hour; a configuration that fails gets the measurement's failure kind (``oom``, ``slo``),
-whose policy (core/records.py) makes out-of-memory *infeasible* and an SLO break *failed*.
+Knobs are the registry's (:mod:`falcon_operator.core.knobs`): a GPU or MIG slice label such as
+``A100/3g.20gb``, CPU cores, an MPS memory limit in GB (``0`` means the whole slice), the batch
+size, the power cap (percent of TDP) and, when asked for, the Triton instance count. The objective
+is requests per second per dollar-hour; a configuration that fails gets the measurement's failure
+kind (``oom``, ``slo``), whose policy (core/records.py) makes out-of-memory *infeasible* and an
+SLO break *failed*.
 """
 
 from __future__ import annotations
@@ -16,9 +17,20 @@ import numpy as np
 from numpy.typing import NDArray
 
 from falcon_operator.core.catalog import Catalog
+from falcon_operator.core.knobs import (
+    BATCH,
+    CPUS,
+    GPU,
+    GPU_MEMORY,
+    INSTANCES,
+    POWER,
+    build_space,
+    simulator_input,
+)
+from falcon_operator.core.knobs import DEFAULT_INSTANCES as DEFAULT_INSTANCE_COUNTS
 from falcon_operator.core.numbers import slo_break
 from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
-from falcon_operator.core.space import Knob, Space, Value
+from falcon_operator.core.space import Space, Value
 from falcon_operator.fleet.performance import FleetModel, Measurement, Workload
 
 DEFAULT_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128)
@@ -36,6 +48,7 @@ def fleet_space(
     cpus: Sequence[int] = DEFAULT_CPUS,
     power: Sequence[int] = DEFAULT_POWER,
     gpu_memory: Sequence[float] = DEFAULT_GPU_MEMORY,
+    instances: Sequence[int] = DEFAULT_INSTANCE_COUNTS,
 ) -> Space:
     """The search space over the catalog's GPUs (and their MIG slices when ``mig``)."""
     labels: list[str] = []
@@ -44,15 +57,10 @@ def fleet_space(
         labels.append(gpu.name)
         if mig:
             labels.extend(f"{gpu.name}/{p}" for p in gpu.mig)
-    return Space(
-        (
-            Knob("batchsize", tuple(sorted(batches))),
-            Knob("cpus", tuple(sorted(cpus))),
-            Knob("gpumem", tuple(sorted(float(g) for g in gpu_memory))),
-            Knob("gpupower", tuple(sorted(power))),
-            Knob("gputype", tuple(labels), "categorical"),
-        )
-    )
+    return build_space(
+        {BATCH: batches, CPUS: cpus, GPU_MEMORY: gpu_memory, POWER: power, GPU: labels,
+         INSTANCES: instances}
+    )  # fmt: skip
 
 
 def low_load(m: Measurement) -> dict[str, float]:
@@ -79,13 +87,13 @@ class FleetBackend:
 
     def cost_function(self, space: Space) -> Callable[[NDArray[np.int64]], NDArray[np.float64]]:
         """The known $/h of every configuration of ``space`` (vectorised, for priors)."""
-        gpus = space.knob("gputype").values
-        cpus = space.knob("cpus").values
+        gpus = space.knob(GPU).values
+        cpus = space.knob(CPUS).values
         table = np.array(
             [[self.model.cost_per_hour(self.model.catalog.slice(str(g)), float(c)) for c in cpus]
              for g in gpus]
         )  # fmt: skip
-        j_gpu, j_cpu = space.names.index("gputype"), space.names.index("cpus")
+        j_gpu, j_cpu = space.names.index(GPU), space.names.index(CPUS)
 
         def cost(idx: NDArray[np.int64]) -> NDArray[np.float64]:
             codes = space.codes(idx)
@@ -94,14 +102,9 @@ class FleetBackend:
         return cost
 
     def measure(self, config: Mapping[str, Value], *, noisy: bool = True) -> Measurement:
-        limit = float(config.get("gpumem", 0.0))
         return self.model.measure(
             self.workload,
-            gpu=str(config["gputype"]),
-            cpus=float(config["cpus"]),
-            batch=int(config["batchsize"]),
-            power=float(config.get("gpupower", 100)) / 100.0,
-            gpu_memory_limit_gb=limit if limit > 0 else None,
+            **simulator_input(config),
             slo_p99_ms=self.slo_p99_ms,
             seed=self.seed if noisy else None,
         )

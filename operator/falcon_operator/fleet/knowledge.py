@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from falcon_operator import __version__
 from falcon_operator.core.errors import KnowledgeError
+from falcon_operator.core.knobs import BATCH, CPUS, GPU, GPU_MEMORY, POWER
 from falcon_operator.core.space import Space
 from falcon_operator.fleet.backend import FleetBackend
 from falcon_operator.fleet.models import SOURCES, Builder
@@ -39,10 +40,10 @@ Array = NDArray[np.float64]
 
 #: KOP-RC knob pairs generated for every operator: (pair name, knob1, knob2)
 CURVE_PAIRS = (
-    ("batchsize-GPU", "batchsize", "gputype"),
-    ("CPUcores-GPU", "cpus", "gputype"),
-    ("CPUcores-power", "cpus", "gpupower"),
-    ("CPUcores-GPUmem", "cpus", "gpumem"),
+    ("batchsize-GPU", BATCH, GPU),
+    ("CPUcores-GPU", CPUS, GPU),
+    ("CPUcores-power", CPUS, POWER),
+    ("CPUcores-GPUmem", CPUS, GPU_MEMORY),
 )
 
 
@@ -110,7 +111,7 @@ def operator_curve(
     alone = Workload(load.operator, (load,), load.weight_bytes, load.bytes_per_sample)
     backend = FleetBackend(alone, model)
     base = {k.name: k.values[-1] for k in space.knobs}
-    base.update(gpumem=0.0, gputype=space.knob("gputype").values[0])  # no MPS limit
+    base.update({GPU_MEMORY: 0.0, GPU: space.knob(GPU).values[0]})  # no MPS limit
     cells = []
     for v1 in space.knob(knob1).values:
         for v2 in space.knob(knob2).values:

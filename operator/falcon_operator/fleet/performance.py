@@ -9,6 +9,13 @@ request handling (pre-processing, serialisation). A dynamic batcher and its queu
 the measurement is taken at the highest load (≤ ``max_utilisation``) that meets the p99 SLO, and
 a configuration that cannot meet the SLO even when idle *fails*. Measurements carry seeded
 multiplicative noise.
+
+N Triton model instances on one GPU run their batches on CUDA streams of one context: a share
+(``instance_overlap``) of the other instances' kernels runs concurrently with a batch's own, which
+fills the SMs a small batch leaves idle and hides kernel-launch gaps, so the GPU time per batch
+falls towards the roofline (higher throughput, saturating at the GPU's). Each instance holds its
+own weights and activations (out of memory sooner), and under load a batch shares the GPU with
+the other busy instances (its latency rises). One instance is the model above, exactly.
 """
 
 from __future__ import annotations
@@ -61,6 +68,8 @@ class ModelSettings:
     max_utilisation: float = 0.85  #: the load the trial runner's knee search settles at
     host_memory_gib: float = 4.0  #: host memory a serving pod reserves
     noise_sigma: float = 0.03  #: multiplicative (log-normal) measurement noise
+    #: share of the other model instances' kernels that overlap a batch's own on the GPU
+    instance_overlap: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -103,25 +112,52 @@ class FleetModel:
         self.catalog = catalog
         self.settings = settings or ModelSettings()
 
-    def batch_seconds(self, w: Workload, sl: Slice, batch: int, power: float) -> float:
-        """GPU time of one batch on the slice at ``power`` (fraction of TDP, in (0, 1])."""
+    def concurrency(self, instances: int) -> float:
+        """How many batches' kernels run at once with ``instances`` model instances (1 for 1)."""
+        return 1.0 + self.settings.instance_overlap * (max(instances, 1) - 1)
+
+    def batch_seconds(
+        self, w: Workload, sl: Slice, batch: int, power: float, *, instances: int = 1
+    ) -> float:
+        """GPU time of one batch on the slice at ``power`` (fraction of TDP, in (0, 1]).
+
+        With several ``instances`` the kernels of concurrent batches fill the GPU together
+        (batch efficiency of the overlapped batches) and hide each other's launch gaps.
+        """
         st = self.settings
+        overlap = self.concurrency(instances)
         clock = min(max(power, 0.05), 1.0) ** (1 / 3)
         mem_factor = 1.0 - st.memory_power_sensitivity * (1.0 - clock)
-        eff = batch / (batch + st.batch_half_efficiency)
+        eff = batch * overlap / (batch * overlap + st.batch_half_efficiency)
         peak = sl.gpu.fp32_tflops * 1e12 * st.compute_utilisation * sl.compute_fraction
         bandwidth = sl.gpu.bandwidth_gbs * 1e9 * sl.compute_fraction * mem_factor
         total = 0.0
         for op in w.operators:
             compute = op.flops_per_sample * batch / (peak * eff * clock)
             memory = (op.bytes_per_sample * batch + op.weight_bytes) / bandwidth
-            total += max(compute, memory) + op.kernels * st.launch_seconds
+            total += max(compute, memory) + op.kernels * st.launch_seconds / overlap
         return total
 
-    def gpu_memory_gb(self, w: Workload, batch: int) -> float:
-        return (
-            w.weight_bytes + batch * w.activation_bytes_per_sample
-        ) / 1e9 + self.settings.context_gb
+    def gpu_memory_gb(self, w: Workload, batch: int, *, instances: int = 1) -> float:
+        """GPU memory of ``instances`` model instances, each with its weights and activations."""
+        per_instance = w.weight_bytes + batch * w.activation_bytes_per_sample
+        return max(instances, 1) * per_instance / 1e9 + self.settings.context_gb
+
+    def out_of_memory(
+        self,
+        w: Workload,
+        *,
+        gpu: str,
+        batch: int,
+        gpu_memory_limit_gb: float | None = None,
+        instances: int = 1,
+        **_: object,
+    ) -> str:
+        """The "out of memory" reason of a configuration that does not fit; "" when it fits."""
+        sl = self.catalog.slice(gpu)
+        need = self.gpu_memory_gb(w, batch, instances=instances)
+        limit = min(sl.memory_gb, gpu_memory_limit_gb or math.inf)
+        return f"out of memory: needs {need:.2f} GB, limit {limit:.2f} GB" if need > limit else ""
 
     def cpu_capacity(self, w: Workload, cpus: float) -> float:
         """Requests per second the host cores can handle."""
@@ -142,39 +178,56 @@ class FleetModel:
         batch: int,
         power: float = 1.0,
         gpu_memory_limit_gb: float | None = None,
+        instances: int = 1,
         slo_p99_ms: float | None = None,
         seed: int | None = None,
     ) -> Measurement:
         """What a trial in this configuration would report (noise-free when ``seed`` is None)."""
         sl = self.catalog.slice(gpu)
-        need = self.gpu_memory_gb(w, batch)
-        limit = min(sl.memory_gb, gpu_memory_limit_gb or math.inf)
+        need = self.gpu_memory_gb(w, batch, instances=instances)
         cost = self.cost_per_hour(sl, cpus)
-        if need > limit:
-            return Measurement(False, f"out of memory: needs {need:.2f} GB, limit {limit:.2f} GB",
-                               gpu_memory_gb=need, cost_per_hour=cost,
+        oom = self.out_of_memory(
+            w, gpu=gpu, batch=batch, gpu_memory_limit_gb=gpu_memory_limit_gb, instances=instances
+        )
+        if oom:
+            return Measurement(False, oom, gpu_memory_gb=need, cost_per_hour=cost,
                                failure=FailureKind.OOM)  # fmt: skip
-        t_batch = self.batch_seconds(w, sl, batch, power)
+        t_batch = self.batch_seconds(w, sl, batch, power, instances=instances)
         host = batch * w.cpu_seconds_per_request / max(cpus, 1.0)
         capacity = min(batch / t_batch, self.cpu_capacity(w, cpus))
-        service = t_batch + host
-        rho, p50, p99 = self._operating_point(service, batch, capacity, slo_p99_ms)
+        rho, p50, p99 = self._operating_point(t_batch, host, batch, capacity, slo_p99_ms,
+                                              instances=instances)  # fmt: skip
         if rho <= 0:
             low, slo = versus(p99, slo_p99_ms or 0.0)
             return Measurement(False, f"p99 SLO {slo} ms unreachable: p99 ≥ {low} ms even at "
                                "low load", p50_ms=p50, p99_ms=p99, gpu_memory_gb=need,
                                cost_per_hour=cost, batch_seconds=t_batch,
                                failure=FailureKind.SLO)  # fmt: skip
-        noise = self._noise(seed, gpu, cpus, batch, power, gpu_memory_limit_gb)
+        key = (gpu, cpus, batch, power, gpu_memory_limit_gb) + (
+            (instances,) if instances != 1 else ()
+        )
+        noise = self._noise(seed, *key)
         return Measurement(True, "", rho * capacity * noise[0], p50 * noise[1], p99 * noise[2],
                            need, cost, t_batch)  # fmt: skip
 
     def _operating_point(
-        self, service: float, batch: int, capacity: float, slo_ms: float | None
+        self,
+        t_batch: float,
+        host: float,
+        batch: int,
+        capacity: float,
+        slo_ms: float | None,
+        *,
+        instances: int = 1,
     ) -> tuple[float, float, float]:
-        """Highest load ρ ≤ max_utilisation whose p99 meets the SLO; (ρ, p50 ms, p99 ms)."""
+        """Highest load ρ ≤ max_utilisation whose p99 meets the SLO; (ρ, p50 ms, p99 ms).
+
+        A batch's service time is its GPU time stretched by the other instances busy at load ρ
+        (1 + (N − 1) ρ of them share the GPU), plus its host time.
+        """
 
         def latency(rho: float) -> tuple[float, float]:
+            service = t_batch * (1.0 + (max(instances, 1) - 1) * rho) + host
             arrival = rho * capacity
             fill = (batch - 1) / max(arrival, 1e-9)  # waiting for the batch to fill
             fill = min(fill, service)  # the batcher's max queue delay ≈ one service time

@@ -22,19 +22,20 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from falcon_operator.core.errors import DataError, KnowledgeError
+from falcon_operator.core.knobs import BATCH, CPUS, GPU, GPU_MEMORY, POWER
 
 KNOB_PAIRS: dict[str, tuple[str, str]] = {
-    "batchsize-GPU": ("batchsize", "gputype"),
-    "GPU-POWER": ("batchsize", "gputype"),
-    "batchsize-power": ("batchsize", "gputype"),
-    "CPU-batchsize": ("cpus", "batchsize"),
-    "CPU-GPU": ("cpus", "gputype"),
-    "cores-instance__": ("cpus", "gputype"),
-    "cpu-power": ("cpus", "gputype"),
-    "network-RAM": ("cpus", "gputype"),
-    "CPUcores-GPU": ("cpus", "gputype"),
-    "CPUcores-power": ("cpus", "gpupower"),
-    "CPUcores-GPUmem": ("cpus", "gpumem"),
+    "batchsize-GPU": (BATCH, GPU),
+    "GPU-POWER": (BATCH, GPU),
+    "batchsize-power": (BATCH, GPU),
+    "CPU-batchsize": (CPUS, BATCH),
+    "CPU-GPU": (CPUS, GPU),
+    "cores-instance__": (CPUS, GPU),
+    "cpu-power": (CPUS, GPU),
+    "network-RAM": (CPUS, GPU),
+    "CPUcores-GPU": (CPUS, GPU),
+    "CPUcores-power": (CPUS, POWER),
+    "CPUcores-GPUmem": (CPUS, GPU_MEMORY),
 }
 GPU_CODES: dict[int, str] = {1: "M60", 2: "K80", 3: "T4", 4: "V100"}
 _GPU_ORDER = {name: code for code, name in GPU_CODES.items()}
@@ -306,10 +307,10 @@ def load_curve_file(
     points: list[Point] = []
     for a, b, v in _read_rows(p):
         if isinstance(b, str):
-            if knob2 != "gputype":
+            if knob2 != GPU:
                 raise DataError(f"{p}: {knob2} level {b!r} is not a number")
             points.append((a, b, v))
-        elif knob2 == "gputype":
+        elif knob2 == GPU:
             if not b.is_integer() or int(b) not in GPU_CODES:
                 raise DataError(f"{p}: unknown GPU code {b!r} (known: {sorted(GPU_CODES)})")
             points.append((a, GPU_CODES[int(b)], v))

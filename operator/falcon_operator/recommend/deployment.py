@@ -1,9 +1,9 @@
-"""The pieces of the recommended Deployment that do not depend on the model: placement, resources.
+"""The pieces of the recommended Deployment that do not depend on the model: its placement.
 
 The Deployment schedules onto the right GPU pool through GPU Feature Discovery labels
-(``nvidia.com/gpu.product``) and the power-limit pool label, asks for a whole GPU
-(``nvidia.com/gpu``) or a MIG slice (``nvidia.com/mig-<profile>``) and caps GPU memory through
-MPS (``CUDA_MPS_PINNED_DEVICE_MEM_LIMIT``) when the configuration limits it. The whole
+(``nvidia.com/gpu.product``) and the knobs' node labels (the power-limit pool label); its Triton
+container (resources, MPS memory cap) is the trial pods' own
+(:mod:`falcon_operator.trials.container`). The whole
 Deployment, model included, is built by :mod:`falcon_operator.recommend.serving` (the one builder
 of ``falcon search`` and the operator); this module stays free of heavy imports so that
 ``falcon export`` can use :func:`to_yaml` cheaply. The default Triton image is the spec's
@@ -19,10 +19,8 @@ from typing import Any
 import yaml
 
 from falcon_operator.core.catalog import Catalog
+from falcon_operator.core.knobs import GPU, PRODUCT_LABEL, render
 from falcon_operator.core.space import Value
-
-POWER_LABEL = "autoconfig.falcon.io/gpu-power-limit"
-PRODUCT_LABEL = "nvidia.com/gpu.product"
 
 
 @dataclass(frozen=True)
@@ -39,36 +37,14 @@ class DeploymentOptions:
     node_selector: Mapping[str, str] | None = None
 
 
-def resources(config: Mapping[str, Value], catalog: Catalog, host_memory: str) -> dict[str, Any]:
-    """Requests = limits: the configuration's CPU cores, host memory and GPU or MIG slice."""
-    sl = catalog.slice(str(config["gputype"]))
-    gpu = f"nvidia.com/mig-{sl.profile}" if sl.profile else "nvidia.com/gpu"
-    cpus = str(config["cpus"])
-    return {
-        "requests": {"cpu": cpus, "memory": host_memory, gpu: "1"},
-        "limits": {"cpu": cpus, "memory": host_memory, gpu: "1"},
-    }
-
-
 def node_selector(
     config: Mapping[str, Value], catalog: Catalog, base: Mapping[str, str] | None = None
 ) -> dict[str, str]:
     """``base`` (default: the GPU product label) plus the power-limit pool label."""
     selector = dict(base) if base is not None else {}
     if base is None:
-        selector[PRODUCT_LABEL] = catalog.slice(str(config["gputype"])).gpu.product
-    if "gpupower" in config:
-        selector[POWER_LABEL] = str(config["gpupower"])
-    return selector
-
-
-def triton_env(config: Mapping[str, Value]) -> list[dict[str, str]]:
-    """The batch size, and the MPS memory cap when the configuration limits GPU memory."""
-    env = [{"name": "FALCON_MAX_BATCH_SIZE", "value": str(int(config["batchsize"]))}]
-    gpumem = float(config.get("gpumem", 0.0))
-    if gpumem > 0:
-        env.append({"name": "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "value": f"0={gpumem:g}G"})
-    return env
+        selector[PRODUCT_LABEL] = catalog.slice(str(config[GPU])).gpu.product
+    return selector | render(config).node_selector
 
 
 class _Dumper(yaml.SafeDumper):

@@ -6,7 +6,10 @@ model-config ConfigMap (``config.pbtxt``: dynamic batching towards the chosen ba
 ``spec.model.modelConfig`` merged, exactly as trial pods get it) and a Deployment whose init
 containers fetch the model as trial pods do (:func:`falcon_operator.trials.source.model_init`:
 from a ConfigMap, a storage URI or a PVC) and leave ``/models/<name>/{config.pbtxt,1/model.onnx}``
-for Triton; placement and resources come from :mod:`falcon_operator.recommend.deployment`.
+for Triton. Its Triton container is the trial pods' own
+(:func:`falcon_operator.trials.container.triton_container`, without the trial-only parts) and
+its config.pbtxt the one renderer's (:func:`falcon_operator.trials.modelconfig.model_config`);
+placement comes from :mod:`falcon_operator.recommend.deployment`.
 """
 
 from __future__ import annotations
@@ -17,47 +20,22 @@ from typing import Any
 
 from falcon_operator.core.catalog import Catalog
 from falcon_operator.core.space import Value
-from falcon_operator.recommend.deployment import (
-    DeploymentOptions,
-    node_selector,
-    resources,
-    triton_env,
-)
+from falcon_operator.recommend.deployment import DeploymentOptions, node_selector
 from falcon_operator.spec.model import ModelSpec
+from falcon_operator.trials.container import triton_container
 from falcon_operator.trials.modelconfig import model_config as json_model_config
 from falcon_operator.trials.modelconfig import to_pbtxt
-from falcon_operator.trials.source import REPOSITORY, SourceImages, model_init
+from falcon_operator.trials.source import SourceImages, model_init
 
 Obj = dict[str, Any]
 CONFIG_KEY = "config.pbtxt"
 
 
-def model_config(model_name: str, batch: int, *, extra: Mapping[str, Any] | None = None) -> str:
+def model_config(
+    model_name: str, config: Mapping[str, Value], *, extra: Mapping[str, Any] | None = None
+) -> str:
     """The recommendation's config.pbtxt (the trial pods' own, so what was measured is served)."""
-    return to_pbtxt(json_model_config(model_name, batch, extra=extra))
-
-
-def _container(config: Mapping[str, Value], catalog: Catalog, model: ModelSpec,
-               options: DeploymentOptions) -> Obj:  # fmt: skip
-    return {
-        "name": "triton",
-        "image": model.triton_image,
-        "args": ["tritonserver", f"--model-repository={REPOSITORY}"],
-        "env": triton_env(config),
-        "ports": [
-            {"name": "http", "containerPort": 8000},
-            {"name": "grpc", "containerPort": 8001},
-            {"name": "metrics", "containerPort": 8002},
-        ],
-        "resources": resources(config, catalog, options.host_memory),
-        "readinessProbe": {"httpGet": {"path": "/v2/health/ready", "port": "http"}},
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "allowPrivilegeEscalation": False,
-        },
-        "volumeMounts": [{"name": "models", "mountPath": REPOSITORY}],
-    }
+    return to_pbtxt(json_model_config(model_name, config, extra=extra))
 
 
 def recommendation_manifests(
@@ -75,7 +53,7 @@ def recommendation_manifests(
         "app.kubernetes.io/managed-by": "falcon-operator",
     }
     configmap_name = f"{options.name}-model-config"
-    pbtxt = model_config(model.name, int(config["batchsize"]), extra=model.model_config)
+    pbtxt = model_config(model.name, config, extra=model.model_config)
     configmap = {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -106,7 +84,9 @@ def recommendation_manifests(
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "initContainers": init,
-        "containers": [_container(config, catalog, model, options)],
+        "containers": [
+            triton_container(config, image=model.triton_image, host_memory=options.host_memory)
+        ],
         "volumes": volumes,
     }
     deployment = {

@@ -18,14 +18,15 @@ import time
 from datetime import UTC, datetime
 
 from falcon_operator.core.errors import MetricsError
+from falcon_operator.core.knobs import BATCH
 from falcon_operator.core.records import FailureKind, TrialRecord
 from falcon_operator.metrics import Snapshot, measure_window, metrics_url, scrape
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch
 from falcon_operator.reconcile.prepare import SearchContext
 from falcon_operator.reconcile.settings import ControllerSettings
+from falcon_operator.trials.container import METRICS_PORT
 from falcon_operator.trials.load import LoadPlan, run_load
-from falcon_operator.trials.manifest import METRICS_PORT
 from falcon_operator.trials.modelconfig import model_config
 from falcon_operator.trials.outcome import failed, judge, read_report
 from falcon_operator.trials.readback import PodState, PodView, failure_reason, read_pod
@@ -39,7 +40,7 @@ MAX_CONCURRENCY = 32
 def _plan(ctx: SearchContext, launch: Launch) -> LoadPlan:
     plan = LoadPlan.from_budget(
         ctx.resolved.spec.budget,
-        int(launch.config["batchsize"]),
+        int(launch.config[BATCH]),
         concurrency_per_batch=CONCURRENCY_PER_BATCH,
         max_concurrency=MAX_CONCURRENCY,
     )
@@ -92,7 +93,7 @@ async def reused(ctx: SearchContext, launch: Launch, view: PodView) -> TrialReco
     """A real trial on a reused pod: reload with the new batch size, then load it in-process."""
     host = view.ip or ""
     spec = ctx.resolved.spec.model
-    config = model_config(spec.name, int(launch.config["batchsize"]), extra=spec.model_config)
+    config = model_config(spec.name, launch.config, extra=spec.model_config)
     try:
         await asyncio.to_thread(reload_model, host, spec.name, config)
     except ReloadError as exc:  # refused: Triton could not load it; else the server is gone

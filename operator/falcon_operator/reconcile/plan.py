@@ -11,6 +11,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from falcon_operator.core.knobs import BATCH
 from falcon_operator.core.numbers import objective
 from falcon_operator.core.records import Outcome, best_trial
 from falcon_operator.core.space import Config, Value
@@ -125,8 +126,8 @@ def reuse_candidate(
     """An idle pod whose configuration differs from ``config`` in the batch size only."""
     for pod in sorted(idle):
         other = idle[pod]
-        same = all(other.get(k) == v for k, v in config.items() if k != "batchsize")
-        if same and other.get("batchsize") != config.get("batchsize"):
+        same = all(other.get(k) == v for k, v in config.items() if k != BATCH)
+        if same and other.get(BATCH) != config.get(BATCH):
             return pod
     return None
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from falcon_operator.core import knobs
 from falcon_operator.core.catalog import Catalog, default_catalog_path, load_catalog
 from falcon_operator.core.errors import FalconError, PermanentError, SpecError, TransientError
 from falcon_operator.fleet.knowledge import cached_fleet_knowledge
@@ -35,7 +36,7 @@ from falcon_operator.trials.manifest import SearchRef
 from falcon_operator.trials.simulated import SimulatedFleet
 
 #: the knobs the simulated fleet knows (fleet/backend.py)
-FLEET_KNOBS = frozenset({"batchsize", "cpus", "gpumem", "gpupower", "gputype"})
+FLEET_KNOBS = knobs.NAMES
 
 
 @functools.cache
@@ -55,10 +56,10 @@ def search_knowledge(resolved: ResolvedSearch) -> Knowledge:
     once, then cached on disk, like ``falcon search``); otherwise the paper's KOP curves."""
     catalog = shipped_catalog()
     space = resolved.space
-    if "gputype" not in space.names or not set(space.names) <= FLEET_KNOBS:
+    if knobs.GPU not in space.names or not set(space.names) <= FLEET_KNOBS:
         return shipped_knowledge()
     try:
-        for label in space.knob("gputype").values:
+        for label in space.knob(knobs.GPU).values:
             catalog.slice(str(label))
     except FalconError:
         return shipped_knowledge()

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from falcon_operator.core.knobs import GPU
 from falcon_operator.core.numbers import rounded
 from falcon_operator.core.records import best_trial
 from falcon_operator.reconcile.plan import Counts
@@ -105,7 +106,7 @@ def best_summary(entries: Sequence[TrialEntry]) -> Obj | None:
         "rps": rounded(m.get("rps", 0.0)),
         "p99Ms": rounded(m.get("p99_ms", 0.0)),
         "costPerHour": rounded(m.get("cost_per_hour", 0.0)),
-        "gpu": str(best.config["gputype"]),
+        "gpu": str(best.config[GPU]),
     }
 
 

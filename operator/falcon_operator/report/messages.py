@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from falcon_operator.core.knobs import BATCH, GPU
 from falcon_operator.core.numbers import plain, versus
 from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.core.space import Value
@@ -15,12 +16,12 @@ from falcon_operator.core.space import Value
 def short_config(config: Mapping[str, Value]) -> str:
     """``T4 b16 cpus=4 gpumem=4 gpupower=100``: GPU type and batch size first."""
     parts = []
-    if "gputype" in config:
-        parts.append(str(config["gputype"]))
-    if "batchsize" in config:
+    if GPU in config:
+        parts.append(str(config[GPU]))
+    if BATCH in config:
         parts.append(f"b{config['batchsize']}")
     for key, value in config.items():
-        if key not in ("gputype", "batchsize"):
+        if key not in (GPU, BATCH):
             parts.append(f"{key}={plain(value) if isinstance(value, float) else value}")
     return " ".join(parts)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from falcon_operator.core.knobs import GPU
 from falcon_operator.core.numbers import plain
 from falcon_operator.core.records import Outcome
 from falcon_operator.report.data import ReportData
@@ -57,7 +58,7 @@ def objective(data: ReportData, path: Path) -> Path:
     for i, t in enumerate(data.trials, start=1):
         if t.record.ok:
             ax.annotate(
-                str(t.record.config.get("gputype", "")),
+                str(t.record.config.get(GPU, "")),
                 (i, t.record.objective or 0.0),
                 textcoords="offset points",
                 xytext=(0, 6),
@@ -145,7 +146,7 @@ def cost(data: ReportData, path: Path) -> Path:
     fig = Figure(figsize=(8, 4.5))
     ax = fig.add_subplot()
     pts = [
-        (t.metric("rps"), t.metric("cost_per_hour"), str(t.record.config.get("gputype", "")))
+        (t.metric("rps"), t.metric("cost_per_hour"), str(t.record.config.get(GPU, "")))
         for t in data.trials
         if t.record.ok
     ]

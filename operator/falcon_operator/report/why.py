@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from falcon_operator.core.knobs import BATCH, GPU
 from falcon_operator.core.numbers import objective, plain
 from falcon_operator.core.records import TrialRecord, best_trial
 from falcon_operator.core.space import Value
@@ -131,15 +132,13 @@ def _join(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def why_line(
-    history: Sequence[TrialRecord], skips: Sequence[Skipped], *, knob: str = "gputype"
-) -> str:
+def why_line(history: Sequence[TrialRecord], skips: Sequence[Skipped], *, knob: str = GPU) -> str:
     """One line: the winner, and why the other values of ``knob`` lost or were not tried."""
     best = best_trial(history)
     if best is None or best.objective is None:
         return ""
     ok = sum(r.ok for r in history)
-    main = {k: v for k, v in best.config.items() if k in ("gputype", "batchsize")}
+    main = {k: v for k, v in best.config.items() if k in (GPU, BATCH)}
     head = f"{short_config(main or best.config)}: best measured of {ok} ok trials"
     parts = [head]
     if knob in best.config:
@@ -151,7 +150,7 @@ def why_line(
                 others[v] = max(others.get(v, 0.0), r.objective)
         if others:
             v, y = max(others.items(), key=lambda kv: kv[1])
-            what = "GPU type" if knob == "gputype" else knob
+            what = "GPU type" if knob == GPU else knob
             parts.append(f"next best {what} {v} measured {_ratio_text(y / best.objective)} of it")
         mine = [s for s in skips if s.knob == knob]
         est = sorted((s for s in mine if s.ratio is not None), key=lambda s: -(s.ratio or 0))

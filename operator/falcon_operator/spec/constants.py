@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+# the node labels and GPU resources of the knobs are the knob registry's (re-exported)
+from falcon_operator.core.knobs import GPU_RESOURCE as GPU_RESOURCE
+from falcon_operator.core.knobs import MIG_RESOURCE_PREFIX as MIG_RESOURCE_PREFIX
+from falcon_operator.core.knobs import POWER_LABEL as POWER_LABEL
+from falcon_operator.core.knobs import PRODUCT_LABEL as PRODUCT_LABEL
+
 GROUP = "autoconfig.falcon.io"
 VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
@@ -14,12 +20,6 @@ TRITON_IMAGE = "nvcr.io/nvidia/tritonserver:24.08-py3"
 
 #: field manager of every write (server-side apply of the recommendation included)
 FIELD_MANAGER = "falcon-operator"
-#: GPU Feature Discovery's product label, the default node selector of a GPU type
-PRODUCT_LABEL = "nvidia.com/gpu.product"
-#: node label of a GPU pool's power cap (percent of TDP)
-POWER_LABEL = "autoconfig.falcon.io/gpu-power-limit"
-GPU_RESOURCE = "nvidia.com/gpu"
-MIG_RESOURCE_PREFIX = "nvidia.com/mig-"
 
 #: labels and annotations of the objects the operator creates for a search
 SEARCH_LABEL = "autoconfig.falcon.io/search"

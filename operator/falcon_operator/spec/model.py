@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from falcon_operator.core import knobs
+from falcon_operator.core.space import Value
 from falcon_operator.spec.constants import TRITON_IMAGE
 
 OutputMode = Literal["Status", "ConfigMap", "Apply"]
@@ -55,11 +57,18 @@ class SearchSpaceSpec:
     """Candidate values of every knob."""
 
     gpus: tuple[GpuOption, ...]
-    cpus: tuple[int, ...] = (2, 4)
-    gpu_memory_gb: tuple[float, ...] = (0.0,)
-    batch_sizes: tuple[int, ...] = (1, 4, 8, 16)
-    power_limits: tuple[int, ...] = (100,)
+    cpus: tuple[int, ...] = knobs.DEFAULT_CPUS
+    gpu_memory_gb: tuple[float, ...] = knobs.DEFAULT_GPU_MEMORY
+    batch_sizes: tuple[int, ...] = knobs.DEFAULT_BATCHES
+    power_limits: tuple[int, ...] = knobs.DEFAULT_POWER
+    instance_counts: tuple[int, ...] = knobs.DEFAULT_INSTANCES
     host_memory_gib: float = 4.0
+
+    def knob_values(self) -> dict[str, tuple[Value, ...]]:
+        """The candidate values of every knob but the GPU (resolved against the catalog)."""
+        return {
+            k.name: tuple(getattr(self, k.spec_attr)) for k in knobs.KNOBS if k.name != knobs.GPU
+        }
 
 
 @dataclass(frozen=True)

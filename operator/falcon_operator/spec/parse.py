@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from falcon_operator.core import knobs
 from falcon_operator.core.errors import SpecError
 from falcon_operator.search.methods import METHODS
 from falcon_operator.spec import fields as f
@@ -75,13 +76,15 @@ def parse_gpu(raw: Any, path: str) -> GpuOption:
     whole = f.boolean(raw, "wholeGpu", path, default=True)
     if not whole and not profiles:
         raise SpecError(f"{path}: a GPU with wholeGpu false needs at least one MIG profile")
-    mps = f.number_list(raw, "mpsMemoryGB", path, default=(0.0,), low=0, high=1024)
+    memory = knobs.KNOB[knobs.GPU_MEMORY]
+    per_gpu = memory.per_gpu_field or ""
+    mps = f.number_list(raw, per_gpu, path, default=(0.0,), low=memory.low, high=memory.high)
     return GpuOption(
         type=f.required_string(raw, "type", path),
         node_selector=f.string_map(raw, "nodeSelector", path),
         whole_gpu=whole,
         mig_profiles=tuple(dict.fromkeys(profiles)),
-        mps_memory_gb=mps if "mpsMemoryGB" in raw else (),
+        mps_memory_gb=mps if per_gpu in raw else (),
     )
 
 
@@ -93,22 +96,26 @@ def parse_search_space(raw: f.Raw, path: str = "spec.searchSpace") -> SearchSpac
     types = [g.type for g in options]
     if len(set(types)) != len(types):
         raise SpecError(f"{path}.gpus lists a GPU type twice: {types}")
+    lists = {k.spec_attr: _knob_values(raw, k, path) for k in knobs.KNOBS if k.name != knobs.GPU}
     return SearchSpaceSpec(
         gpus=options,
-        cpus=f.integer_list(raw, "cpus", path, default=_S.cpus, low=1, high=256),
-        gpu_memory_gb=f.number_list(
-            raw, "gpuMemoryGB", path, default=_S.gpu_memory_gb, low=0, high=1024
-        ),
-        batch_sizes=f.integer_list(
-            raw, "batchSizes", path, default=_S.batch_sizes, low=1, high=4096
-        ),
-        power_limits=f.integer_list(
-            raw, "powerLimits", path, default=_S.power_limits, low=5, high=100
-        ),
+        **lists,  # type: ignore[arg-type]
         host_memory_gib=f.number(
             raw, "hostMemoryGiB", path, default=_S.host_memory_gib, low=1e-3, high=4096
         )
         or _S.host_memory_gib,
+    )
+
+
+def _knob_values(raw: f.Raw, knob: knobs.KnobDef, path: str) -> tuple[float, ...] | tuple[int, ...]:
+    """The values of ``knob``'s CRD field, validated as the registry declares them."""
+    if knob.type is int:
+        return f.integer_list(
+            raw, knob.field, path, default=tuple(map(int, knob.default)),
+            low=int(knob.low), high=int(knob.high),
+        )  # fmt: skip
+    return f.number_list(
+        raw, knob.field, path, default=tuple(map(float, knob.default)), low=knob.low, high=knob.high
     )
 
 

@@ -1,8 +1,8 @@
 """A parsed spec resolved against the GPU catalog: GPU choices, the search space, the prices.
 
-Knob names are those of :func:`falcon_operator.fleet.backend.fleet_space` (``batchsize``,
-``cpus``, ``gpumem``, ``gpupower``, ``gputype``); MIG slices are ``gputype`` labels such as
-``H100/1g.10gb``. A per-GPU ``mpsMemoryGB`` list becomes a constraint of the space.
+Knobs are the registry's (:mod:`falcon_operator.core.knobs`), the space comes from its one
+builder; MIG slices are GPU labels such as ``H100/1g.10gb``. A per-GPU ``mpsMemoryGB`` list
+becomes a constraint of the space.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 from falcon_operator.core.catalog import Catalog
 from falcon_operator.core.errors import DataError, SpecError
-from falcon_operator.core.space import Knob, Space, Value
+from falcon_operator.core.knobs import GPU, GPU_MEMORY, build_space
+from falcon_operator.core.space import Space, Value
 from falcon_operator.spec.constants import GPU_RESOURCE, MIG_RESOURCE_PREFIX, PRODUCT_LABEL
 from falcon_operator.spec.model import PriceOverrides, SearchSpaceSpec, SearchSpec
 from falcon_operator.spec.prices import CostFunction, PriceTable, cost_function, price_table
@@ -45,7 +46,7 @@ class ResolvedSearch:
     prices: PriceTable
 
     def choice(self, config: Mapping[str, Value]) -> GpuChoice:
-        return self.choices[str(config["gputype"])]
+        return self.choices[str(config[GPU])]
 
     def cost(self, config: Mapping[str, Value]) -> float:
         """$/h of a configuration."""
@@ -87,18 +88,10 @@ def search_space(space: SearchSpaceSpec, choices: Mapping[str, GpuChoice]) -> Sp
     constrained = any(set(c.memory_limits) != set(memory) for c in choices.values())
 
     def memory_allowed(config: Mapping[str, Value]) -> bool:
-        return float(config["gpumem"]) in choices[str(config["gputype"])].memory_limits
+        return float(config[GPU_MEMORY]) in choices[str(config[GPU])].memory_limits
 
-    return Space(
-        (
-            Knob("batchsize", tuple(space.batch_sizes)),
-            Knob("cpus", tuple(space.cpus)),
-            Knob("gpumem", tuple(float(m) for m in memory)),
-            Knob("gpupower", tuple(space.power_limits)),
-            Knob("gputype", tuple(choices), "categorical"),
-        ),
-        constraints=(memory_allowed,) if constrained else (),
-    )
+    values = space.knob_values() | {GPU: tuple(choices), GPU_MEMORY: tuple(memory)}
+    return build_space(values, constraints=(memory_allowed,) if constrained else ())
 
 
 def resolve(

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from falcon_operator.core.knobs import BATCH, render
 from falcon_operator.core.space import Value
 from falcon_operator.spec.constants import (
     API_VERSION,
@@ -20,16 +21,17 @@ from falcon_operator.spec.constants import (
     FAULT_LABEL,
     INDEX_ANNOTATION,
     KIND,
-    POWER_LABEL,
 )
 from falcon_operator.spec.resolve import ResolvedSearch
+from falcon_operator.trials.container import (
+    HTTP_PORT,
+    trial_triton_container,
+)
 from falcon_operator.trials.modelconfig import model_config, to_pbtxt
 from falcon_operator.trials.naming import trial_labels, trial_name
 from falcon_operator.trials.source import SourceImages, model_init, restricted_security_context
 
 RUNNER_CONTAINER = "trial-runner"
-TRITON_CONTAINER = "triton"
-HTTP_PORT, METRICS_PORT = 8000, 8002
 
 
 @dataclass(frozen=True)
@@ -91,41 +93,13 @@ def deadline_seconds(rs: ResolvedSearch, settings: TrialPodSettings) -> int:
 
 
 def triton_container(rs: ResolvedSearch, config: Mapping[str, Value]) -> dict[str, Any]:
-    """The Triton container of a trial (explicit model control: the repository API works)."""
-    choice = rs.choice(config)
-    cpus, memory = str(config["cpus"]), f"{rs.spec.search_space.host_memory_gib:g}Gi"
-    amounts = {"cpu": cpus, "memory": memory, choice.resource: "1"}
-    env = [
-        {"name": "FALCON_MAX_BATCH_SIZE", "value": str(config["batchsize"])},
-        # the configuration the simulated-GPU backend plays (ignored by a stock Triton image)
-        {"name": "FALCON_TRIAL_CONFIG", "value": json.dumps(dict(config), sort_keys=True)},
-    ]
-    if float(config.get("gpumem", 0.0)) > 0:
-        env.append(
-            {"name": "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT", "value": f"0={float(config['gpumem']):g}G"}
-        )
-    return {
-        "name": TRITON_CONTAINER,
-        "image": rs.spec.model.triton_image,
-        "args": [
-            "tritonserver",
-            "--model-repository=/models",
-            "--model-control-mode=explicit",
-            f"--load-model={rs.spec.model.name}",
-        ],
-        "env": env,
-        "ports": [
-            {"name": "http", "containerPort": HTTP_PORT},
-            {"name": "metrics", "containerPort": METRICS_PORT},
-        ],
-        "resources": {"requests": amounts, "limits": dict(amounts)},
-        "readinessProbe": {
-            "httpGet": {"path": "/v2/health/ready", "port": "http"},
-            "periodSeconds": 2,
-        },
-        "volumeMounts": [{"name": "models", "mountPath": "/models"}],
-        "securityContext": restricted_security_context(),
-    }
+    """The Triton container of a trial (the recommendation's plus the trial-only parts)."""
+    return trial_triton_container(
+        config,
+        image=rs.spec.model.triton_image,
+        host_memory=f"{rs.spec.search_space.host_memory_gib:g}Gi",
+        model_name=rs.spec.model.name,
+    )
 
 
 def trial_pod(
@@ -140,11 +114,10 @@ def trial_pod(
     """The pod manifest of trial ``index`` in ``config``; ``fault`` labels it for KWOK."""
     settings = settings or TrialPodSettings()
     rs.space.validate(config)
-    batch = int(config["batchsize"])
-    pbtxt = to_pbtxt(model_config(rs.spec.model.name, batch, extra=rs.spec.model.model_config))
+    batch = int(config[BATCH])
+    pbtxt = to_pbtxt(model_config(rs.spec.model.name, config, extra=rs.spec.model.model_config))
     init, volumes = model_init(rs.spec.model, pbtxt, images=settings.images)
-    selector = dict(rs.choice(config).node_selector)
-    selector[POWER_LABEL] = str(config["gpupower"])
+    selector = dict(rs.choice(config).node_selector) | render(config).node_selector
     labels = trial_labels(search.name, index) | ({FAULT_LABEL: fault} if fault else {})
     runner = {
         "name": RUNNER_CONTAINER,

@@ -1,8 +1,11 @@
-"""Triton model configurations of a trial: the JSON form and its config.pbtxt rendering.
+"""The one Triton model-config renderer: the JSON form and its config.pbtxt rendering.
 
-The JSON form is what Triton's repository API takes (``parameters.config`` of a load request,
-used to reuse a running pod for another batch size); config.pbtxt is what the trial pod's
-model repository holds. ``spec.model.modelConfig`` is merged under the search's own fields.
+Every model config the project writes comes from :func:`model_config`: the trial pod's
+config.pbtxt, the JSON a reused pod is reloaded with (``parameters.config`` of a repository-API
+load request), the recommended Deployment's ConfigMap and the test repositories of real Triton.
+The knobs' fields (batch size → ``max_batch_size`` and the dynamic batcher's preferred size,
+instances → ``instance_group``) come from the knob registry; ``spec.model.modelConfig`` is merged
+under them.
 """
 
 from __future__ import annotations
@@ -11,20 +14,28 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from falcon_operator.core.knobs import render
+from falcon_operator.core.space import Value
+
 PLATFORM = "onnxruntime_onnx"
 QUEUE_DELAY_US = 2000
 
 
 def model_config(
-    model: str, batch: int, *, extra: Mapping[str, Any] | None = None
+    model: str, config: Mapping[str, Value], *, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The model config of one trial: dynamic batching towards ``batch``."""
-    config: dict[str, Any] = {"platform": PLATFORM, **dict(extra or {})}
-    batching = dict(config.get("dynamic_batching") or {})
-    batching["preferred_batch_size"] = [batch]
-    batching.setdefault("max_queue_delay_microseconds", QUEUE_DELAY_US)
-    config.update(name=model, max_batch_size=batch, dynamic_batching=batching)
-    return config
+    """The model config serving ``model`` in the configuration ``config`` (knob → value)."""
+    out: dict[str, Any] = {"platform": PLATFORM, **dict(extra or {})}
+    out["name"] = model
+    for key, value in render(config).model_config.items():
+        current = out.get(key)
+        if isinstance(value, Mapping) and isinstance(current, Mapping):
+            value = {**current, **value}
+        out[key] = value
+    if "dynamic_batching" in out:
+        out["dynamic_batching"] = dict(out["dynamic_batching"])
+        out["dynamic_batching"].setdefault("max_queue_delay_microseconds", QUEUE_DELAY_US)
+    return out
 
 
 def _scalar(value: Any) -> str:

@@ -22,7 +22,8 @@ from typing import Any
 from falcon_operator.core.records import FailureKind
 from falcon_operator.core.space import Config
 from falcon_operator.spec.constants import CONFIG_ANNOTATION, FAULT_LABEL, INDEX_ANNOTATION
-from falcon_operator.trials.manifest import RUNNER_CONTAINER, TRITON_CONTAINER
+from falcon_operator.trials.container import TRITON_CONTAINER
+from falcon_operator.trials.manifest import RUNNER_CONTAINER
 from falcon_trial.schema import SchemaError, parse_report
 
 _NODES = re.compile(r"0/(?P<total>[0-9]+) nodes are available")

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from falcon_operator.core.space import Value
 from falcon_operator.trials.modelconfig import model_config, to_pbtxt
 
 
@@ -38,9 +39,9 @@ def write_trial_model(
     repository: Path | str,
     name: str,
     onnx_path: Path | str,
-    batch: int,
+    config: Mapping[str, Value],
     *,
     extra: Mapping[str, Any] | None = None,
 ) -> Path:
-    """The model as a trial at ``batch`` serves it (``trials.modelconfig.model_config``)."""
-    return write_model(repository, name, onnx_path, model_config(name, batch, extra=extra))
+    """The model as a trial in the configuration ``config`` serves it (the one renderer's)."""
+    return write_model(repository, name, onnx_path, model_config(name, config, extra=extra))

@@ -1,13 +1,16 @@
 """The simulated GPU behind real Triton: how long a batch holds it, and what fits in its memory.
 
 A trial's configuration reaches the Triton process as ``FALCON_TRIAL_CONFIG`` (JSON, e.g.
-``{"gputype": "T4", "cpus": 4, "batchsize": 8, "gpupower": 100, "gpumem": 0.0}``). A batch of
-``n`` then occupies the GPU for ``FleetModel.batch_seconds(workload, slice, n, gpupower / 100)``
-times ``FALCON_TIME_SCALE`` (default 1). Every model instance of one server shares the GPU: a
-batch is reserved on one timeline kept in a lock file keyed by the server's process id, so two
-instances never overlap on it (the GPU executes one batch at a time; without a writable temp
-dir each instance keeps its own timeline). A model whose weights and
-activations at ``max_batch_size`` exceed the slice's memory (or the MPS limit ``gpumem``, or
+``{"gputype": "T4", "cpus": 4, "batchsize": 8, "gpupower": 100, "gpumem": 0.0}``, and
+``"instances": N`` when the search has the instance-count knob). A batch of ``n`` then occupies
+the GPU for ``FleetModel.batch_seconds(workload, slice, n, gpupower / 100, instances=N)`` times
+``FALCON_TIME_SCALE`` (default 1). Every model instance of one server shares the GPU: a batch is
+reserved on one timeline kept in a lock file keyed by the server's process id, so two instances
+never overlap on it (the GPU executes one batch at a time; without a writable temp dir each
+instance keeps its own timeline). With N instances each batch's GPU time is the fleet model's
+overlapped one (N instances keep the GPU fuller: more throughput) while a batch waits behind the
+other instances' (latency under load rises). A model whose N instances' weights and activations
+at ``max_batch_size`` exceed the slice's memory (or the MPS limit ``gpumem``, or
 ``CUDA_MPS_PINNED_DEVICE_MEM_LIMIT``) fails to load with "out of memory".
 
 Imports stay light (numpy, onnx through the fleet/analysis modules): this runs in Triton's
@@ -29,12 +32,21 @@ from pathlib import Path
 
 from falcon_operator.core.catalog import load_catalog
 from falcon_operator.core.errors import FalconError
+from falcon_operator.core.knobs import (
+    BATCH,
+    CPUS,
+    GPU,
+    GPU_MEMORY,
+    INSTANCES,
+    MPS_LIMIT_ENV,
+    POWER,
+    TRIAL_CONFIG_ENV,
+)
 from falcon_operator.fleet.performance import FleetModel, Workload
 
-CONFIG_ENV = "FALCON_TRIAL_CONFIG"
+CONFIG_ENV = TRIAL_CONFIG_ENV
 TIME_SCALE_ENV = "FALCON_TIME_SCALE"
 LOCK_DIR_ENV = "FALCON_SIMGPU_DIR"
-MPS_LIMIT_ENV = "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"
 
 
 class SimGpuError(FalconError):
@@ -50,20 +62,25 @@ class TrialConfig:
     batchsize: int = 1
     gpupower: float = 100.0  #: percent of TDP
     gpumem: float = 0.0  #: MPS memory limit in GB; 0: none
+    instances: int = 1  #: Triton model instances sharing the GPU
 
     @classmethod
     def parse(cls, text: str) -> TrialConfig:
         try:
             raw = json.loads(text)
-            return cls(
-                gputype=str(raw["gputype"]),
-                cpus=float(raw.get("cpus", 4.0)),
-                batchsize=int(raw.get("batchsize", 1)),
-                gpupower=float(raw.get("gpupower", 100.0)),
-                gpumem=float(raw.get("gpumem", 0.0)),
+            config = cls(
+                gputype=str(raw[GPU]),
+                cpus=float(raw.get(CPUS, 4.0)),
+                batchsize=int(raw.get(BATCH, 1)),
+                gpupower=float(raw.get(POWER, 100.0)),
+                gpumem=float(raw.get(GPU_MEMORY, 0.0)),
+                instances=int(raw.get(INSTANCES, 1)),
             )
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise SimGpuError(f"{CONFIG_ENV} is not a configuration: {exc!r}") from None
+        if config.instances < 1:
+            raise SimGpuError(f"{CONFIG_ENV}: {INSTANCES} must be at least 1")
+        return config
 
 
 def mps_limit_gb(value: str | None) -> float | None:
@@ -123,18 +140,21 @@ class SimulatedGpu:
 
     def check_memory(self, batch: int) -> None:
         """SimGpuError("out of memory ...") when the model at ``batch`` does not fit."""
-        need = self.fleet.gpu_memory_gb(self.workload, max(batch, 1))
+        n = self.config.instances
+        need = self.fleet.gpu_memory_gb(self.workload, max(batch, 1), instances=n)
         if need > self.memory_limit_gb:
+            instances = f" × {n} instances" if n > 1 else ""
             raise SimGpuError(
-                f"out of memory: the model needs {need:.2f} GB at batch {max(batch, 1)}, "
-                f"{self.slice.label} allows {self.memory_limit_gb:.2f} GB"
+                f"out of memory: the model needs {need:.2f} GB at batch {max(batch, 1)}"
+                f"{instances}, {self.slice.label} allows {self.memory_limit_gb:.2f} GB"
             )
 
     def batch_seconds(self, batch: int) -> float:
         """Wall-clock seconds a batch of ``batch`` holds the GPU (time scale applied)."""
         if batch not in self._seconds:
             power = self.config.gpupower / 100.0
-            t = self.fleet.batch_seconds(self.workload, self.slice, batch, power)
+            n = self.config.instances
+            t = self.fleet.batch_seconds(self.workload, self.slice, batch, power, instances=n)
             self._seconds[batch] = t * self.time_scale
         return self._seconds[batch]
 
@@ -160,9 +180,11 @@ class SimulatedGpu:
 
     def describe(self) -> str:
         c = self.config
+        instances = f"{c.instances} instances, " if c.instances > 1 else ""
         return (
             f"simulated {self.slice.label} at {c.gpupower:g}% power, {c.cpus:g} cpus, "
-            f"memory limit {self.memory_limit_gb:.2f} GB, time scale {self.time_scale:g}: "
+            f"{instances}memory limit {self.memory_limit_gb:.2f} GB, "
+            f"time scale {self.time_scale:g}: "
             f"batch {c.batchsize} holds it {self.batch_seconds(c.batchsize) * 1e3:.2f} ms"
         )
 
