@@ -32,6 +32,7 @@ from images.containerd import Containerd
 from images.oci import pack_layer, read_archive
 from images.specs import images
 
+from falcon_operator.core.knobs import BATCH
 from falcon_operator.triton.repository import write_trial_model
 from falcon_operator.triton.server import free_ports
 
@@ -237,7 +238,7 @@ def test_triton_image_serves_a_trial_model(
     name = images()["triton"].name
     containerd.load(built["triton"])
     repository = tmp_path / "models"
-    write_trial_model(repository, "resnet", RESNET, 4)
+    write_trial_model(repository, "resnet", RESNET, {BATCH: 4})
     ports = free_ports()
     cid = containerd.start(
         name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from pathlib import Path
 
@@ -163,3 +164,49 @@ def test_a_measured_p99_over_the_slo_fails_the_trial(model: FleetModel) -> None:
         outcomes.add(record.outcome)
         assert not record.ok or record.metrics["p99_ms"] <= clean.p99_ms
     assert outcomes == {Outcome.OK, Outcome.FAILED}  # noise pushes some measurements over
+
+
+def small_batch_cnn() -> Workload:  # launch- and occupancy-bound at small batches
+    return synthetic_workload("tiny", {"conv2d": (0.2, 5.0)}, weight_mb=400,
+                              activation_mb_per_sample=5, kernels=40)  # fmt: skip
+
+
+def test_one_instance_is_the_model_without_instances(model: FleetModel) -> None:
+    w = small_batch_cnn()
+    kwargs = {"gpu": "T4", "cpus": 4.0, "batch": 2, "slo_p99_ms": 50.0, "seed": 3}
+    assert model.measure(w, **kwargs, instances=1) == model.measure(w, **kwargs)  # type: ignore[arg-type]
+
+
+def test_more_instances_raise_throughput_up_to_the_gpus_saturation(model: FleetModel) -> None:
+    w, sl = small_batch_cnn(), model.catalog.slice("V100")
+    times = [model.batch_seconds(w, sl, 2, 1.0, instances=n) for n in range(1, 9)]
+    assert all(a > b for a, b in itertools.pairwise(times))  # GPU time per batch falls
+    st = model.settings
+    peak = sl.gpu.fp32_tflops * 1e12 * st.compute_utilisation
+    roofline = sum(  # no launch gaps, full batch efficiency: the saturation
+        max(op.flops_per_sample * 2 / peak, (op.bytes_per_sample * 2 + op.weight_bytes) /
+            (sl.gpu.bandwidth_gbs * 1e9))
+        for op in w.operators
+    )  # fmt: skip
+    assert times[-1] > roofline
+    gains = [a / b for a, b in itertools.pairwise(times)]
+    assert gains[-1] < gains[0]  # diminishing returns
+    rps = [model.measure(w, gpu="V100", cpus=8, batch=2, instances=n).rps for n in (1, 2, 4)]
+    assert rps[0] < rps[1] < rps[2]
+
+
+def test_each_instance_holds_its_weights_so_memory_runs_out_sooner(model: FleetModel) -> None:
+    w = small_batch_cnn()
+    need = [model.gpu_memory_gb(w, 4, instances=n) for n in (1, 2, 3)]
+    assert need[1] - need[0] == pytest.approx(need[2] - need[1])
+    assert need[1] - need[0] > 0.4  # 400 MB of weights (and the activations) per instance
+    assert model.measure(w, gpu="T4", cpus=4, batch=4, gpu_memory_limit_gb=1.0).feasible
+    two = model.measure(w, gpu="T4", cpus=4, batch=4, gpu_memory_limit_gb=1.0, instances=2)
+    assert not two.feasible and two.reason.startswith("out of memory")
+
+
+def test_latency_under_load_rises_with_instances(model: FleetModel) -> None:
+    w = small_batch_cnn()
+    one = model.measure(w, gpu="T4", cpus=8, batch=4)
+    four = model.measure(w, gpu="T4", cpus=8, batch=4, instances=4)
+    assert four.rps > one.rps and four.p99_ms > one.p99_ms

@@ -185,3 +185,27 @@ def test_invalid_specs_fail_with_the_field_path(raw: Any, message: str) -> None:
         parse_spec(raw)
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+def test_instance_counts_are_parsed_sorted_and_default_to_one() -> None:
+    assert parse_spec(MINIMAL).search_space.instance_counts == (1,)
+    raw = {**MINIMAL, "searchSpace": {**MINIMAL["searchSpace"], "instanceCounts": [4, 1, 2]}}
+    assert parse_spec(raw).search_space.instance_counts == (1, 2, 4)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([0], r"spec.searchSpace.instanceCounts\[0\] must be in \[1, 8\], got 0"),
+        ([9], r"must be in \[1, 8\], got 9"),
+        ([1.5], "must hold integers"),
+        ([1, 1], "repeated values"),
+        ([], "must be a non-empty list"),
+        (["two"], "must be a number"),
+    ],
+)
+def test_bad_instance_counts_are_one_line_errors(value: object, message: str) -> None:
+    raw = {**MINIMAL, "searchSpace": {**MINIMAL["searchSpace"], "instanceCounts": value}}
+    with pytest.raises(SpecError, match=message) as info:
+        parse_spec(raw)
+    assert "\n" not in str(info.value)

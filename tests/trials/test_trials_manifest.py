@@ -6,6 +6,7 @@ import dataclasses
 import json
 from typing import Any
 
+from falcon_operator.core.knobs import BATCH
 from falcon_operator.spec import ResolvedSearch, parse_spec, resolve
 from falcon_operator.trials.manifest import SearchRef, trial_pod
 from falcon_operator.trials.modelconfig import model_config, to_pbtxt
@@ -137,7 +138,7 @@ def test_model_from_a_uri_is_fetched_with_credentials(owner: SearchRef) -> None:
 def test_model_config_renders_as_pbtxt() -> None:
     config = model_config(
         "bert",
-        16,
+        {BATCH: 16},
         extra={
             "instance_group": [{"count": 2, "kind": "KIND_GPU"}],
             "dynamic_batching": {"max_queue_delay_microseconds": 500},

@@ -18,6 +18,7 @@ from triton_helpers import RESNET, VGG, client, infer, reference, sample
 
 from falcon_operator.cli import export
 from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.knobs import BATCH
 from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.recommend.serving import model_config as recommended_pbtxt
 from falcon_operator.reconcile.output import recommendation
@@ -116,5 +117,7 @@ def test_the_config_falcon_export_prints_loads(t4_server: TritonServer) -> None:
 
 
 def test_the_recommend_modules_own_config_loads(t4_server: TritonServer) -> None:
-    served = serves(t4_server, "deploy-resnet", recommended_pbtxt("deploy-resnet", 4), RESNET)
+    served = serves(
+        t4_server, "deploy-resnet", recommended_pbtxt("deploy-resnet", {BATCH: 4}), RESNET
+    )
     assert served["max_batch_size"] == 4 and "dynamic_batching" in served

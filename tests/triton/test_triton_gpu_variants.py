@@ -16,6 +16,7 @@ import pytest
 from triton_helpers import RESNET, VGG, client, infer, sample, settled, started
 
 from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.knobs import BATCH
 from falcon_operator.fleet.performance import FleetModel
 from falcon_operator.fleet.workload import workload_from_onnx
 from falcon_operator.metrics import measure_window
@@ -139,7 +140,9 @@ def test_an_mps_limit_refuses_a_batch_that_does_not_fit(
     try:
         assert server.model_config("model")["max_batch_size"] == 8  # 0.45 GB fits in 0.5 GB
         with pytest.raises(ReloadError, match=r"out of memory: .* at batch 16, T4 allows 0.50 GB"):
-            reload_model("127.0.0.1", "model", model_config("model", 16), port=server.ports.http)
+            reload_model(
+                "127.0.0.1", "model", model_config("model", {BATCH: 16}), port=server.ports.http
+            )
         assert server.model_ready("model")
         assert server.model_config("model")["max_batch_size"] == 8
     finally:

@@ -8,6 +8,7 @@ import tritonclient.http as http
 from triton_helpers import RESNET, client, infer, sample, settled
 from tritonclient.utils import InferenceServerException
 
+from falcon_operator.core.knobs import BATCH
 from falcon_operator.metrics import measure_window
 from falcon_operator.metrics import names as n
 from falcon_operator.triton.repository import write_trial_model
@@ -17,7 +18,7 @@ MODEL = "metrics-resnet"
 
 
 def test_window_counters_agree_with_the_requests_sent(t4_server: TritonServer) -> None:
-    write_trial_model(t4_server.repository, MODEL, RESNET, 4)
+    write_trial_model(t4_server.repository, MODEL, RESNET, {BATCH: 4})
     t4_server.load(MODEL)
     c = client(t4_server)
     name, x = sample(RESNET, 2)

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from triton_helpers import RESNET, VGG, client, infer, reference, sample, settled, started
 
+from falcon_operator.core.knobs import BATCH
 from falcon_operator.metrics import measure_window
 from falcon_operator.triton.repository import write_trial_model
 from falcon_operator.triton.server import TritonServer
@@ -23,7 +24,7 @@ from falcon_operator.triton.server import TritonServer
 def test_outputs_equal_onnxruntime(t4_server: TritonServer, onnx: Path, batch: int) -> None:
     model = f"outputs-{onnx.stem}"
     if not t4_server.model_ready(model):
-        write_trial_model(t4_server.repository, model, onnx, 8)
+        write_trial_model(t4_server.repository, model, onnx, {BATCH: 8})
         t4_server.load(model)
     name, x = sample(onnx, batch, seed=batch)
     got, want = infer(client(t4_server), model, name, x), reference(onnx, name, x)
@@ -37,7 +38,7 @@ def test_dynamic_batching_merges_requests_and_answers_each_its_own(
     t4_server: TritonServer,
 ) -> None:
     model = "batching-resnet"
-    write_trial_model(t4_server.repository, model, RESNET, 8)
+    write_trial_model(t4_server.repository, model, RESNET, {BATCH: 8})
     t4_server.load(model)
     inputs = [sample(RESNET, 1, seed=i) for i in range(24)]
     before = settled(t4_server, model)
@@ -56,7 +57,7 @@ def test_dynamic_batching_merges_requests_and_answers_each_its_own(
 def plain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
     """No FALCON_TRIAL_CONFIG: plain onnxruntime on CPU."""
     repository = tmp_path_factory.mktemp("plain")
-    write_trial_model(repository, "plain-resnet", RESNET, 8)
+    write_trial_model(repository, "plain-resnet", RESNET, {BATCH: 8})
     server = started(repository)
     server.load("plain-resnet")
     yield server

@@ -30,6 +30,7 @@ def recommendation(rs: ResolvedSearch, ref: SearchRef, best: TrialRecord) -> tup
         name=out.deployment_name or ref.name,
         namespace=ref.namespace,
         replicas=out.replicas,
+        host_memory=f"{rs.spec.search_space.host_memory_gib:g}Gi",  # what the trials measured
         labels=out.labels,
         node_selector=rs.choice(best.config).node_selector,
     )
