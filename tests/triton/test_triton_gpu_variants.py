@@ -25,7 +25,7 @@ from falcon_operator.trials.manifest import SearchRef, trial_pod
 from falcon_operator.trials.modelconfig import model_config
 from falcon_operator.trials.reload import ReloadError, reload_model
 from falcon_operator.triton.repository import write_model
-from falcon_operator.triton.server import TritonServer
+from falcon_operator.triton.server import TritonError, TritonServer
 
 SCALE = 20.0  # FALCON_TIME_SCALE: the simulated time dominates onnxruntime's on a busy host
 MIG = {"gputype": "A100/1g.5gb", "cpus": 2, "batchsize": 8, "gpupower": 100, "gpumem": 0.0}
@@ -145,5 +145,58 @@ def test_an_mps_limit_refuses_a_batch_that_does_not_fit(
             )
         assert server.model_ready("model")
         assert server.model_config("model")["max_batch_size"] == 8
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def rs_instances(rs: ResolvedSearch) -> ResolvedSearch:
+    """The same search with the instance-count knob."""
+    spec = {
+        "model": {"name": "model", "configMapRef": {"name": "m", "key": "model.onnx"}},
+        "searchSpace": {"gpus": [{"type": "T4"}], "cpus": [2], "gpuMemoryGB": [0, 0.5],
+                        "batchSizes": [8], "instanceCounts": [1, 2]},
+    }  # fmt: skip
+    return resolve(parse_spec(spec), load_catalog())
+
+
+@pytest.mark.slow
+def test_n_instances_load_and_share_the_simulated_gpu(
+    rs_instances: ResolvedSearch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """instance_group count 2 loads here (KIND_AUTO: the CPU); both instances take turns on the
+    simulated GPU, each batch for the fleet model's two-instance time."""
+    config = WHOLE | {"instances": 2}
+    server = serve_pod(rs_instances, config, RESNET, tmp_path_factory.mktemp("two"),
+                       FALCON_TIME_SCALE=f"{SCALE:g}")  # fmt: skip
+    try:
+        groups = server.model_config("model")["instance_group"]
+        assert [(g["count"], g["kind"]) for g in groups] == [(2, "KIND_CPU")]
+        fleet = FleetModel(load_catalog())
+        workload, _ = workload_from_onnx(RESNET)
+        sl = fleet.catalog.slice("T4")
+        t2 = fleet.batch_seconds(workload, sl, 8, 1.0, instances=2) * SCALE
+        assert t2 < fleet.batch_seconds(workload, sl, 8, 1.0) * SCALE
+        name, x = sample(RESNET, 8)
+        infer(client(server), "model", name, x)  # warm
+        start = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda _: infer(client(server), "model", name, x), range(4)))
+        assert time.monotonic() - start >= 0.95 * 4 * t2
+    finally:
+        server.stop()
+
+
+def test_two_instances_run_out_of_memory_where_one_fits(
+    rs_instances: ResolvedSearch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """VGG at batch 8 needs 0.45 GB: one instance fits a 0.5 GB MPS limit, two do not."""
+    pbtxt, triton = pod_parts(rs_instances, MPS | {"instances": 2})
+    tmp = tmp_path_factory.mktemp("two-oom")
+    write_model(tmp, "model", VGG, pbtxt)
+    server = started(tmp, env={e["name"]: e["value"] for e in triton["env"]})
+    try:
+        with pytest.raises(TritonError, match=r"out of memory: .* at batch 8 × 2 instances"):
+            server.load("model")
     finally:
         server.stop()

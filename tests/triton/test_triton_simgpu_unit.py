@@ -104,3 +104,18 @@ def test_one_run_for_a_batch_of_requests_splits_back_per_request() -> None:
     want = reference(VGG, name, x)["fc1"]
     np.testing.assert_allclose(np.concatenate([o["fc1"] for o in out]), want, rtol=1e-5, atol=1e-6)
     assert [o["fc1"].shape[0] for o in out] == [1, 3, 2]
+
+
+def test_instances_share_the_gpu_memory_and_overlap_their_batches(tmp_path: Path) -> None:
+    one = _gpu(tmp_path, '{"gputype": "T4", "gpumem": 0.5}')
+    two = _gpu(tmp_path, '{"gputype": "T4", "gpumem": 0.5, "instances": 2}')
+    assert two.config.instances == 2 and one.config.instances == 1
+    one.check_memory(8)  # 0.45 GB
+    with pytest.raises(SimGpuError, match=r"at batch 8 × 2 instances, T4 allows 0.50 GB"):
+        two.check_memory(8)
+    fleet = FleetModel(load_catalog())
+    workload, _ = workload_from_onnx(VGG)
+    want = fleet.batch_seconds(workload, fleet.catalog.slice("T4"), 4, 1.0, instances=2)
+    assert two.batch_seconds(4) == pytest.approx(want) and want < one.batch_seconds(4)
+    with pytest.raises(SimGpuError, match="instances must be at least 1"):
+        TrialConfig.parse('{"gputype": "T4", "instances": 0}')
