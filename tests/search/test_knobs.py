@@ -120,3 +120,15 @@ def test_a_configuration_renders_into_pod_model_config_and_simulator() -> None:
     whole = render({GPU: "T4", GPU_MEMORY: 0.0})
     assert whole.resources == {"nvidia.com/gpu": "1"} and whole.env == []
     assert whole.simulator["gpu_memory_limit_gb"] is None
+
+
+def test_docs_knobs_lists_every_knob_with_its_crd_field() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs/knobs.md").read_text()
+    rows = {
+        line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| `")
+    }
+    assert set(rows) == {f"`{k.name}`" for k in knobs.KNOBS}
+    for k in knobs.KNOBS:
+        assert f"`{k.field}`" in rows[f"`{k.name}`"]
+        if k.per_gpu_field:
+            assert k.per_gpu_field in rows[f"`{k.name}`"]
