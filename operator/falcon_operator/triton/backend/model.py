@@ -34,7 +34,7 @@ for _entry in reversed(os.environ.get("FALCON_PYTHONPATH", "").split(os.pathsep)
 
 from falcon_operator.fleet.workload import workload_from_onnx  # noqa: E402
 from falcon_operator.triton.onnxio import Feeds, OnnxRunner, batch_size, io_entries  # noqa: E402
-from falcon_operator.triton.simgpu import CONFIG_ENV, SimulatedGpu, wait_until  # noqa: E402
+from falcon_operator.triton.simgpu import SimulatedGpu, wait_until  # noqa: E402
 
 THREADS_ENV = "FALCON_ORT_THREADS"
 
@@ -81,7 +81,7 @@ class TritonPythonModel:
         if not self.outputs:
             self.outputs = [o.name for o in self.runner.session.get_outputs()]
         self.gpu: SimulatedGpu | None = None
-        if os.environ.get(CONFIG_ENV, "").strip():
+        if os.environ.get("FALCON_TRIAL_CONFIG", "").strip():
             workload, _ = workload_from_onnx(path)
             self.gpu = SimulatedGpu.from_env(workload, os.environ)
         if self.gpu is not None:
