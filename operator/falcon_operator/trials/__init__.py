@@ -2,8 +2,9 @@
 
 - :mod:`~falcon_operator.trials.naming` — deterministic names, labels, selectors.
 - :mod:`~falcon_operator.trials.manifest` — the trial pod (Triton + trial runner).
+- :mod:`~falcon_operator.trials.container` — the one Triton container (trial pod and Deployment).
 - :mod:`~falcon_operator.trials.source` — init containers that fetch the model.
-- :mod:`~falcon_operator.trials.modelconfig` — Triton model config (JSON and config.pbtxt).
+- :mod:`~falcon_operator.trials.modelconfig` — the one Triton model-config renderer (JSON, pbtxt).
 - :mod:`~falcon_operator.trials.readback` — a pod read back (:class:`PodView`).
 - :mod:`~falcon_operator.trials.load` — in-process load with the trial runner's library.
 - :mod:`~falcon_operator.trials.outcome` — report + Triton metrics → the trial's record.
