@@ -39,12 +39,16 @@ class SpecError(FalconError, ValueError):
 class TransientError(FalconError):
     """Something that may work when tried again later (API server unreachable, conflict).
 
-    ``delay`` is a suggested wait in seconds before the retry.
+    ``delay`` is a suggested wait in seconds before the retry; ``reason`` is a CamelCase word for
+    conditions and events (e.g. ``ConfigMapNotFound``, ``ApiServerUnreachable``).
     """
 
-    def __init__(self, message: str, *, delay: float = 10.0) -> None:
+    def __init__(
+        self, message: str, *, delay: float = 10.0, reason: str = "TransientError"
+    ) -> None:
         super().__init__(message)
         self.delay = delay
+        self.reason = reason
 
 
 class PermanentError(FalconError):

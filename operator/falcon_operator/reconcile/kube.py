@@ -45,15 +45,25 @@ def load_api_client(kubeconfig: str | None = None) -> client.ApiClient:
     return client.ApiClient(cfg)
 
 
+#: the condition reason of a transport failure (no HTTP answer at all)
+UNREACHABLE = "ApiServerUnreachable"
+
+
 def _error(exc: ApiException, what: str) -> Exception:
+    """The operator's error for an API error answer: 409 (conflict), 429 (throttled) and 5xx are
+    transient; the rest (403 forbidden -- RBAC or an exceeded ResourceQuota --, 422 invalid, ...)
+    permanent. The reason is the API's own Status reason (``Forbidden``, ``Invalid``,
+    ``TooManyRequests``, ...), the message keeps the API's message (it names the quota)."""
     try:
-        message = json.loads(exc.body or "{}").get("message") or exc.reason
+        status = json.loads(exc.body or "{}")
+        message, reason = status.get("message") or exc.reason, status.get("reason") or ""
     except (ValueError, AttributeError):
-        message = exc.reason
+        message, reason = exc.reason, ""
     text = f"{what}: {exc.status} {message}"
+    reason = str(reason) or f"Http{exc.status}"
     if exc.status in (409, 429) or (exc.status or 0) >= 500:
-        return TransientError(text, delay=5.0)
-    return PermanentError(text)
+        return TransientError(text, delay=5.0, reason=reason)
+    return PermanentError(text, reason=reason)
 
 
 class Kube:
@@ -76,7 +86,7 @@ class Kube:
                 return None
             raise _error(exc, what) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise TransientError(f"{what}: {exc}", delay=5.0) from None
+            raise TransientError(f"{what}: {exc}", delay=5.0, reason=UNREACHABLE) from None
         if kw.get("_preload_content") is False:
             return json.loads(result.data or b"null")
         return result
@@ -90,7 +100,7 @@ class Kube:
                 return False
             raise _error(exc, what) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise TransientError(f"{what}: {exc}", delay=5.0) from None
+            raise TransientError(f"{what}: {exc}", delay=5.0, reason=UNREACHABLE) from None
         return True
 
     # -- the search --------------------------------------------------------------------------

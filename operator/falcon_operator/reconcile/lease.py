@@ -138,7 +138,7 @@ class LeaseElector:
             if await self.attempt():
                 last = now
             elif now - last > self.settings.lease_s:
-                raise TransientError(f"lost lease {self.settings.name}")
+                raise TransientError(f"lost lease {self.settings.name}", reason="LeaseLost")
 
     def release(self) -> None:
         """Let another replica take over at once (best effort, blocking)."""

@@ -93,7 +93,11 @@ class SearchContext:
 async def _configmap_value(kube: Kube, namespace: str, name: str, key: str, what: str) -> bytes:
     cm = await kube.get_configmap(namespace, name)
     if cm is None:  # maybe not created yet (GitOps tools apply in any order): retry
-        raise TransientError(f"{what}: ConfigMap {namespace}/{name} not found", delay=15.0)
+        raise TransientError(
+            f"{what}: ConfigMap {namespace}/{name} not found",
+            delay=15.0,
+            reason="ConfigMapNotFound",
+        )
     if key in (cm.get("binaryData") or {}):
         return base64.b64decode(cm["binaryData"][key])
     if key in (cm.get("data") or {}):

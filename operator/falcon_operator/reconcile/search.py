@@ -2,7 +2,9 @@
 
 A search in a terminal phase is left alone. An invalid spec (or a model that cannot be
 analysed) ends as phase Failed with condition SpecValid=False and the one-line reason; a model
-ConfigMap that does not exist yet is retried (phase Pending, SpecValid=False, ConfigMapNotFound).
+ConfigMap that does not exist yet is retried (phase Pending, SpecValid=False, the error's reason:
+ConfigMapNotFound). A permanent error while trials run (trial pods forbidden, e.g. by a
+ResourceQuota) ends the search Failed through its finish, condition reason the API's (Forbidden).
 """
 
 from __future__ import annotations
@@ -43,8 +45,6 @@ async def _not_ready(
     final: bool,
 ) -> None:
     reason = "InvalidSpec" if isinstance(exc, SpecError) else getattr(exc, "reason", "Error")
-    if isinstance(exc, TransientError):
-        reason = "ConfigMapNotFound"
     now = now_iso()
     conds = set_condition(
         status.get("conditions") or [],
@@ -98,7 +98,13 @@ async def run_search(
         raise
     try:
         loop = SearchLoop(kube, ctx, settings, stop=stop, status=status, generation=generation)
-        fin = await loop.run()
+        try:
+            fin = await loop.run()
+        except PermanentError as exc:
+            # a trial cannot run, nor can any other (pod creation forbidden: a ResourceQuota
+            # that allows no pod, RBAC): end the search like any other, with the API's reason
+            fin = Finish("Failed", exc.reason, str(exc))
+            await loop.finisher.finish(fin, await loop.store.load())
     except (SpecError, PermanentError, DataError) as exc:
         await _not_ready(kube, ref, status, generation, exc, final=True)
         raise

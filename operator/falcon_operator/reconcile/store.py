@@ -50,4 +50,7 @@ class HistoryStore:
             if not await self.kube.patch_configmap(
                 self.ref.namespace, self.name, {"data": encode_entry(entry)}
             ):
-                raise TransientError(f"ConfigMap {self.name} vanished while recording a trial")
+                raise TransientError(
+                    f"ConfigMap {self.name} vanished while recording a trial",
+                    reason="HistoryConfigMapLost",
+                )
