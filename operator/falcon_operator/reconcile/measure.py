@@ -7,8 +7,9 @@
   runner has ended, counted from zero at the server's readiness (see ``server_start``); the two
   sources are checked against each other.
 - reused: reload the model with the new batch size through Triton's repository API (refused
-  when it cannot load, e.g. it does not fit: a ``model-load`` trial, infeasible), then drive
-  the load in-process.
+  when it cannot load, e.g. it does not fit: a ``model-load`` trial, infeasible), then run the
+  trial runner against the pod with the arguments its fresh trial's runner container got (only
+  the URL differs): one load protocol.
 """
 
 from __future__ import annotations
@@ -20,38 +21,20 @@ from datetime import UTC, datetime
 from falcon_operator.core.errors import MetricsError
 from falcon_operator.core.knobs import BATCH
 from falcon_operator.core.records import FailureKind, TrialRecord
+from falcon_operator.core.space import Config
 from falcon_operator.metrics import Snapshot, measure_window, metrics_url, scrape
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch
 from falcon_operator.reconcile.prepare import SearchContext
 from falcon_operator.reconcile.settings import ControllerSettings
-from falcon_operator.trials.container import METRICS_PORT
-from falcon_operator.trials.load import LoadPlan, run_load
+from falcon_operator.spec.resolve import ResolvedSearch
+from falcon_operator.trials.container import HTTP_PORT, METRICS_PORT
+from falcon_operator.trials.load import run_load
+from falcon_operator.trials.manifest import TrialPodSettings, deadline_seconds, runner_args
 from falcon_operator.trials.modelconfig import model_config
 from falcon_operator.trials.outcome import failed, judge, read_report
 from falcon_operator.trials.readback import PodState, PodView, failure_reason, read_pod
 from falcon_operator.trials.reload import ReloadError, reload_model
-
-#: in-process load of a reused pod: closed-loop clients per unit of batch size, and their cap
-CONCURRENCY_PER_BATCH = 2
-MAX_CONCURRENCY = 32
-
-
-def _plan(ctx: SearchContext, launch: Launch) -> LoadPlan:
-    plan = LoadPlan.from_budget(
-        ctx.resolved.spec.budget,
-        int(launch.config[BATCH]),
-        concurrency_per_batch=CONCURRENCY_PER_BATCH,
-        max_concurrency=MAX_CONCURRENCY,
-    )
-    return LoadPlan(
-        plan.concurrency,
-        plan.warmup_s,
-        plan.window_s,
-        plan.windows,
-        plan.ready_timeout_s,
-        ctx.resolved.spec.objective.slo_p99_ms,
-    )
 
 
 async def _look(
@@ -89,8 +72,20 @@ async def simulated(
     return ctx.sim.record(launch.config, cost_per_hour=ctx.resolved.cost(launch.config))
 
 
-async def reused(ctx: SearchContext, launch: Launch, view: PodView) -> TrialRecord:
-    """A real trial on a reused pod: reload with the new batch size, then load it in-process."""
+def reused_runner_args(
+    rs: ResolvedSearch, config: Config, view: PodView, pods: TrialPodSettings
+) -> list[str]:
+    """The runner's arguments for ``config`` on the reused pod ``view``: what a fresh trial
+    pod of ``config`` gives its runner container, with the pod's URL."""
+    url = f"http://{view.ip or ''}:{HTTP_PORT}"
+    return runner_args(rs, int(config[BATCH]), pods, url=url)
+
+
+async def reused(
+    ctx: SearchContext, launch: Launch, view: PodView, settings: ControllerSettings
+) -> TrialRecord:
+    """A real trial on a reused pod: reload with the new batch size, then run the trial runner
+    (the fresh pod's protocol and arguments) against it."""
     host = view.ip or ""
     spec = ctx.resolved.spec.model
     config = model_config(spec.name, launch.config, extra=spec.model_config)
@@ -99,10 +94,22 @@ async def reused(ctx: SearchContext, launch: Launch, view: PodView) -> TrialReco
     except ReloadError as exc:  # refused: Triton could not load it; else the server is gone
         kind = FailureKind.MODEL_LOAD if exc.refused else FailureKind.CRASH
         return failed(launch.config, kind, str(exc))
-    result = await asyncio.to_thread(run_load, host, spec.name, _plan(ctx, launch))
+    result = await run_load(
+        reused_runner_args(ctx.resolved, launch.config, view, settings.pods),
+        host=host,
+        model=spec.name,
+        timeout_s=deadline_seconds(ctx.resolved, settings.pods),
+        metrics_port=METRICS_PORT,
+    )
+    if result.report is None:
+        why = f"the trial runner gave no report: {result.runner_error}"
+        return failed(launch.config, FailureKind.RUNNER, why)
+    report = read_report(launch.config, result.report)
+    if isinstance(report, TrialRecord):
+        return report
     return judge(
         launch.config,
-        result.report,
+        report,
         result.window,
         cost_per_hour=ctx.resolved.cost(launch.config),
         slo_p99_ms=ctx.resolved.spec.objective.slo_p99_ms,

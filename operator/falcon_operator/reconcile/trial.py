@@ -149,7 +149,7 @@ class TrialRunner:
         if self.ctx.sim is not None:  # bookkeeping: nothing to reload on a KWOK pod
             record = await measure.simulated(self.kube, self.ctx, launch, view, self.settings)
         else:
-            record = await measure.reused(self.ctx, launch, view)
+            record = await measure.reused(self.ctx, launch, view, self.settings)
         return Ran(record, view.name, view.node or "", saved)
 
     async def _wait_ready(self, launch: Launch) -> tuple[PodView | None, TrialRecord | None]:

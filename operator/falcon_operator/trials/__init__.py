@@ -6,7 +6,7 @@
 - :mod:`~falcon_operator.trials.source` — init containers that fetch the model.
 - :mod:`~falcon_operator.trials.modelconfig` — the one Triton model-config renderer (JSON, pbtxt).
 - :mod:`~falcon_operator.trials.readback` — a pod read back (:class:`PodView`).
-- :mod:`~falcon_operator.trials.load` — in-process load with the trial runner's library.
+- :mod:`~falcon_operator.trials.load` — a reused pod's load: the trial runner as a subprocess.
 - :mod:`~falcon_operator.trials.outcome` — report + Triton metrics → the trial's record.
 - :mod:`~falcon_operator.trials.history` — the history ConfigMap's records.
 - :mod:`~falcon_operator.trials.simulated` — the simulated fleet's measurement (KWOK clusters).

@@ -69,10 +69,19 @@ class TrialPodSettings:
     images: SourceImages = field(default_factory=SourceImages)
 
 
-def _runner_args(rs: ResolvedSearch, batch: int, settings: TrialPodSettings) -> list[str]:
+def runner_args(
+    rs: ResolvedSearch,
+    batch: int,
+    settings: TrialPodSettings,
+    *,
+    url: str = f"http://127.0.0.1:{HTTP_PORT}",
+) -> list[str]:
+    """The trial runner's arguments (one load protocol: the concurrency sweep, the windows, the
+    SLO) for batch size ``batch``: the trial pod's runner container, and the operator's run of
+    the same runner against a reused pod (trials/load.py), which only points ``url`` elsewhere."""
     b = rs.spec.budget
     args = [
-        f"--url=http://127.0.0.1:{HTTP_PORT}",
+        f"--url={url}",
         f"--model={rs.spec.model.name}",
         f"--sweep={max(2, settings.sweep_per_batch * batch)}",
         f"--warmup-s={b.warmup_s:g}",
@@ -122,7 +131,7 @@ def trial_pod(
     runner = {
         "name": RUNNER_CONTAINER,
         "image": settings.runner_image,
-        "args": _runner_args(rs, batch, settings),
+        "args": runner_args(rs, batch, settings),
         "resources": {
             "requests": {"cpu": settings.runner_cpu, "memory": settings.runner_memory},
             "limits": {"cpu": settings.runner_cpu, "memory": settings.runner_memory},
