@@ -2,15 +2,18 @@
 
 Shared by the reconcile tests that drive the real search code (run_search, SearchLoop, the
 history store, the finisher): ConfigMaps (merge-patched like the API server does), trial pods
-(Ready on a KWOK node as soon as they are created, unless ``create_error`` refuses them), the
-search's status (merge-patched) and the events it records. Plain dicts in and out, like Kube.
+(Ready on a KWOK node ``ready_after_s`` after creation, unless ``create_error`` refuses them),
+the search's status (merge-patched) and the events it records. Plain dicts in and out.
 """
 
 from __future__ import annotations
 
 import base64
 import copy
+import math
+import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -37,7 +40,9 @@ def _merge(into: Obj, patch: Mapping[str, Any]) -> None:
 class FakeKube:
     """The cluster state of one namespace's searches; survives any number of operator restarts."""
 
-    def __init__(self, *, model_configmap: str = "resnet-mini-model") -> None:
+    def __init__(
+        self, *, model_configmap: str = "resnet-mini-model", ready_after_s: float = 0.0
+    ) -> None:
         data = base64.b64encode(MODEL.read_bytes()).decode()
         self.configmaps: dict[str, Obj] = {
             model_configmap: {
@@ -53,6 +58,9 @@ class FakeKube:
         #: raised by create_pod (e.g. a PermanentError: quota exceeded); None: create
         self.create_error: FalconError | None = None
         self.create_calls = 0
+        #: seconds from a pod's creation to its readiness (Pending until then)
+        self.ready_after_s = ready_after_s
+        self._created: dict[str, float] = {}
 
     @property
     def kube(self) -> Kube:
@@ -66,17 +74,22 @@ class FakeKube:
         _merge(self.status.setdefault(name, {}), patch)
 
     # -- pods ------------------------------------------------------------------------------------
+    def _pod(self, name: str) -> Obj:
+        pod = copy.deepcopy(self.pods[name])
+        if time.monotonic() - self._created.get(name, -math.inf) < self.ready_after_s:
+            pod["status"] = {"phase": "Pending"}
+        return pod
+
     async def list_pods(self, namespace: str, selector: str) -> list[Obj]:
         wanted = dict(term.split("=", 1) for term in selector.split(","))
         return [
-            copy.deepcopy(p)
-            for p in self.pods.values()
+            self._pod(name)
+            for name, p in self.pods.items()
             if all(p["metadata"].get("labels", {}).get(k) == v for k, v in wanted.items())
         ]
 
     async def get_pod(self, namespace: str, name: str) -> Obj | None:
-        pod = self.pods.get(name)
-        return copy.deepcopy(pod) if pod is not None else None
+        return self._pod(name) if name in self.pods else None
 
     async def create_pod(self, namespace: str, body: Obj) -> bool:
         self.create_calls += 1
@@ -86,16 +99,22 @@ class FakeKube:
         if name in self.pods:
             return False
         pod = copy.deepcopy(body)
-        pod["metadata"]["creationTimestamp"] = "2026-01-01T00:00:00Z"
+        now = datetime.now(UTC).replace(microsecond=0)
+        pod["metadata"]["creationTimestamp"] = now.isoformat().replace("+00:00", "Z")
         pod["spec"]["nodeName"] = "kwok-t4-0"
         pod["status"] = {
             "phase": "Running",
             "podIP": "127.1.0.9",
             "conditions": [
-                {"type": "Ready", "status": "True", "lastTransitionTime": "2026-01-01T00:00:02Z"}
+                {
+                    "type": "Ready",
+                    "status": "True",
+                    "lastTransitionTime": pod["metadata"]["creationTimestamp"],
+                }
             ],
         }
         self.pods[name] = pod
+        self._created[name] = time.monotonic()
         self.created_pods.append(name)
         return True
 

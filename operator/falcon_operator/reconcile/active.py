@@ -78,7 +78,10 @@ class ActiveTrials:
             del self._tasks[index]
             exc = task.exception()
             if exc is None:
-                telemetry.trial_finished(task.result().record.outcome.value)
+                entry = task.result()
+                telemetry.trial_finished(entry.record.outcome.value)
+                if entry.reused:  # counted once recorded: the counter sums the records
+                    telemetry.pod_reuse_saved(entry.saved_s)
             elif isinstance(exc, TransientError):
                 log.warning("trial %s: %s (retried in %g s)", launch.name, exc, exc.delay)
                 self.start(launch, reused, delay=exc.delay)

@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from falcon_operator import telemetry
 from falcon_operator.core.numbers import objective, plain
 from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.reconcile import measure
@@ -138,7 +137,6 @@ class TrialRunner:
 
     async def _reuse(self, launch: Launch, view: PodView) -> Ran:
         saved = self.saved_seconds(view)
-        telemetry.pod_reuse_saved(saved)
         await self.kube.event(
             self.ctx.ref,
             "Normal",
