@@ -35,7 +35,9 @@ class Finisher:
         for pod in await self.kube.list_pods(ref.namespace, search_selector(ref.name)):
             await self.loop.delete_pod(pod["metadata"]["name"])
 
-    async def finish(self, fin: plan.Finish, entries: list[TrialEntry]) -> None:
+    async def finish(self, fin: plan.Finish, entries: list[TrialEntry]) -> plan.Finish:
+        """End the search as ``fin`` says; returns how it really ended (OutputFailed when the
+        recommendation could not be written)."""
         ref, rs = self.ctx.ref, self.ctx.resolved
         await self.loop.cancel_all()
         await self.delete_trial_pods()
@@ -88,3 +90,4 @@ class Finisher:
         await self.kube.event(
             ref, *event, f"{fin.message}; why: {why}" if ok and why else fin.message
         )
+        return fin

@@ -104,7 +104,7 @@ async def run_search(
             # a trial cannot run, nor can any other (pod creation forbidden: a ResourceQuota
             # that allows no pod, RBAC): end the search like any other, with the API's reason
             fin = Finish("Failed", exc.reason, str(exc))
-            await loop.finisher.finish(fin, await loop.store.load())
+            fin = await loop.finisher.finish(fin, await loop.store.load())
     except (SpecError, PermanentError, DataError) as exc:
         await _not_ready(kube, ref, status, generation, exc, final=True)
         raise

@@ -1,0 +1,99 @@
+"""The end of a search (reconcile/finish.py, reconcile/output.py) through the real run_search on
+a fake API server: the recommendation in the status and written per spec.output.mode, the trial
+pods deleted, the conditions and the event; a recommendation that cannot be written fails the
+search (OutputFailed) with the recommendation still in the status."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+import pytest
+import yaml
+from fake_kube import FakeKube, search_body
+
+from falcon_operator.core.errors import PermanentError
+from falcon_operator.reconcile import search
+from falcon_operator.reconcile.plan import Finish
+from falcon_operator.reconcile.prepare import prepare, shipped_knowledge
+from falcon_operator.reconcile.settings import ControllerSettings
+from falcon_operator.trials.simulated import SimulationSettings
+
+SETTINGS = ControllerSettings(poll_s=0.02, simulate=SimulationSettings(0.05))
+
+
+class Never:
+    def is_set(self) -> bool:
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _paper_knowledge(monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = functools.partial(prepare, knowledge=lambda _: shipped_knowledge())
+    monkeypatch.setattr(search, "prepare", fast)
+
+
+def _search(api: FakeKube, output: dict[str, Any]) -> Finish | None:
+    body = search_body(budget={"maxTrials": 3, "maxParallelTrials": 2})
+    body["spec"]["output"] = output
+    run = search.run_search(api.kube, SETTINGS, body, stop=Never())
+    return asyncio.run(asyncio.wait_for(run, 60))
+
+
+def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next(c for c in status["conditions"] if c["type"] == type_)
+
+
+def test_status_mode_puts_the_recommendation_in_the_status_only() -> None:
+    api = FakeKube()
+    fin = _search(api, {"mode": "Status"})
+    assert fin is not None and fin.phase == "Succeeded"
+    status = api.status["resnet-mini"]
+    deployment = status["recommendation"]
+    assert deployment["kind"] == "Deployment" and deployment["metadata"]["name"] == "resnet-mini"
+    assert status["recommendedModelConfig"]["kind"] == "ConfigMap"
+    assert "outputRef" not in status and api.applied == []
+    assert api.pods == {}  # every trial pod deleted at the end
+    assert _condition(status, "Ready")["reason"] == "RecommendationReady"
+    assert _condition(status, "Failed")["status"] == "False"
+    assert api.reasons()[-1] == "SearchSucceeded"
+
+
+def test_configmap_mode_writes_both_manifests_owned_by_the_search() -> None:
+    api = FakeKube()
+    fin = _search(api, {"mode": "ConfigMap"})
+    assert fin is not None and fin.phase == "Succeeded"
+    assert api.status["resnet-mini"]["outputRef"] == "ConfigMap/resnet-mini-recommendation"
+    (cm,) = api.applied
+    assert cm["metadata"]["ownerReferences"][0]["uid"] == "uid-resnet-mini"
+    docs = list(yaml.safe_load_all(cm["data"]["manifests.yaml"]))
+    assert [d["kind"] for d in docs] == ["ConfigMap", "Deployment"]
+    assert docs[1] == api.status["resnet-mini"]["recommendation"]
+
+
+def test_apply_mode_applies_the_model_config_then_the_deployment_not_owned() -> None:
+    api = FakeKube()
+    fin = _search(api, {"mode": "Apply", "deploymentName": "serving", "replicas": 3})
+    assert fin is not None and fin.phase == "Succeeded"
+    assert [o["kind"] for o in api.applied] == ["ConfigMap", "Deployment"]
+    deployment = api.applied[1]
+    assert deployment["metadata"]["name"] == "serving" and deployment["spec"]["replicas"] == 3
+    assert "ownerReferences" not in deployment["metadata"]  # deleting the search keeps it
+    assert api.status["resnet-mini"]["outputRef"] == "Deployment/serving"
+
+
+class ApplyForbidden(FakeKube):
+    async def apply(self, body: dict[str, Any]) -> None:
+        raise PermanentError("apply Deployment: 403 forbidden", reason="Forbidden")
+
+
+def test_a_recommendation_that_cannot_be_written_fails_the_search_but_stays_in_the_status() -> None:
+    api = ApplyForbidden()
+    _search(api, {"mode": "Apply"})
+    status = api.status["resnet-mini"]
+    assert status["phase"] == "Failed" and status["recommendation"]["kind"] == "Deployment"
+    failed = _condition(status, "Failed")
+    assert failed["reason"] == "OutputFailed" and "403 forbidden" in failed["message"]
+    assert _condition(status, "Ready")["status"] == "False"
+    assert api.reasons()[-1] == "SearchFailed"
