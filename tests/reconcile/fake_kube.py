@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, cast
 
 import falcon_operator
-from falcon_operator.core.errors import FalconError
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.trials.manifest import SearchRef
 
@@ -56,7 +55,7 @@ class FakeKube:
         self.applied: list[Obj] = []
         self.created_pods: list[str] = []  #: every pod ever created, in order
         #: raised by create_pod (e.g. a PermanentError: quota exceeded); None: create
-        self.create_error: FalconError | None = None
+        self.create_error: Exception | None = None
         self.create_calls = 0
         #: seconds from a pod's creation to its readiness (Pending until then)
         self.ready_after_s = ready_after_s

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import time
 from typing import Any
 
@@ -116,3 +117,14 @@ def test_a_missing_model_configmap_is_still_configmap_not_found() -> None:
     with pytest.raises(TransientError):
         asyncio.run(_run(api, search_body(), timeout=30.0))
     assert _condition(api.status["resnet-mini"], "SpecValid")["reason"] == "ConfigMapNotFound"
+
+
+def test_a_bug_in_a_trial_is_a_failed_internal_trial_not_a_retry_loop() -> None:
+    api = FakeKube()
+    api.create_error = RuntimeError("a bug")
+    body = search_body(budget={"maxTrials": 4, "maxParallelTrials": 1, "maxFailedTrials": 1})
+    fin = asyncio.run(_run(api, body, timeout=30.0))
+    assert fin is not None and fin.reason == "TooManyFailedTrials"
+    records = [json.loads(v) for v in api.configmaps["resnet-mini-trials"]["data"].values()]
+    assert len(records) == 2 == api.create_calls
+    assert all(r["failure"] == "internal" and "a bug" in r["reason"] for r in records)
