@@ -67,7 +67,7 @@ def _reused(monkeypatch: pytest.MonkeyPatch, error: ReloadError) -> TrialRecord:
         )
         try:
             launch = Launch(1, "resnet-mini-t001", CONFIG, reuse_pod="resnet-mini-t000")
-            return await measure.reused(ctx, launch, view)
+            return await measure.reused(ctx, launch, view, ControllerSettings())
         finally:
             await ctx.close()
 

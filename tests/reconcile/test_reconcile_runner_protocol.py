@@ -15,10 +15,11 @@ import pytest
 
 import falcon_operator
 from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.records import FailureKind, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.reconcile.measure import reused_runner_args
 from falcon_operator.spec import ResolvedSearch, parse_spec, resolve
-from falcon_operator.trials.load import LOCAL_ARGS, parse_report, run_load, runner_command
+from falcon_operator.trials.load import LOCAL_ARGS, report_text, run_load, runner_command
 from falcon_operator.trials.manifest import (
     RUNNER_CONTAINER,
     SearchRef,
@@ -26,7 +27,7 @@ from falcon_operator.trials.manifest import (
     runner_args,
     trial_pod,
 )
-from falcon_operator.trials.outcome import judge
+from falcon_operator.trials.outcome import judge, read_report
 from falcon_operator.trials.readback import read_pod
 from falcon_operator.triton.repository import write_model
 from falcon_operator.triton.server import TritonServer
@@ -99,13 +100,11 @@ def test_the_trial_pods_runner_arguments_parse_with_falcon_trials_own_parser() -
     assert reused.report.quiet and reused.report.termination_log != fresh.report.termination_log
 
 
-def test_the_report_is_the_last_json_line_of_stdout() -> None:
-    assert parse_report(b'noise\n{"schema": "falcon-trial/v1", "status": "ok"}\n') == {
-        "schema": "falcon-trial/v1",
-        "status": "ok",
-    }
-    assert parse_report(b"Traceback (most recent call last):\n") is None
-    assert parse_report(b"[1, 2]\n") is None
+def test_the_report_is_the_last_json_object_line_of_stdout() -> None:
+    line = '{"schema": "falcon-trial/v1", "status": "ok"}'
+    assert report_text(f"noise\n{line}\n".encode()) == line
+    assert report_text(b"Traceback (most recent call last):\n") is None
+    assert report_text(b"[1, 2]\n") is None
 
 
 def test_a_runner_that_does_not_finish_in_time_is_killed_and_says_so() -> None:
@@ -131,9 +130,11 @@ def test_the_runner_subprocess_sweeps_a_real_triton_and_its_report_is_judged(
         )
         result = asyncio.run(load)
     assert result.report is not None, result.runner_error
-    report = result.report
-    assert report["load"]["mode"] == "sweep" and report["load"]["concurrency"] == 2
-    assert [s["concurrency"] for s in report["sweep"]["steps"]][:1] == [1]
+    report = read_report(_config(1), result.report)  # falcon_trial.schema's typed report
+    assert not isinstance(report, TrialRecord), report.reason
+    assert report.load is not None and report.load.mode == "sweep" and report.load.concurrency == 2
+    assert report.sweep is not None and report.sweep.steps is not None
+    assert report.sweep.steps[0].concurrency == 1
     assert result.window is not None and result.window.requests > 0, result.metrics_error
-    verdict = judge(_config(1), report, result.window, cost_per_hour=1.0, slo_p99_ms=None)
-    assert verdict.failure not in ("runner", "measurement"), verdict.record.reason
+    record = judge(_config(1), report, result.window, cost_per_hour=1.0, slo_p99_ms=None)
+    assert record.failure not in (FailureKind.RUNNER, FailureKind.MEASUREMENT), record.reason
