@@ -49,7 +49,7 @@ def _cross_check(report: RunnerReport, window: WindowMeasurement | None) -> str:
     """Triton's successes against the runner's, or "" when they agree.
 
     The window covers exactly the runner's requests (from zero at a fresh trial server's
-    readiness, or scraped right before and after an in-process run on a reused one), so Triton
+    readiness, or scraped right before and after the runner's run on a reused one), so Triton
     counts every request the runner saw succeed, and more only for requests the runner gave up
     on (failed at the client, or unfinished when it stopped) that the server still completed.
     """
