@@ -94,6 +94,9 @@ def test_the_search_output_serves_on_real_0(
         raise
     log(f"pod {pod.metadata.name} Ready on {pod.spec.node_name} in {time.monotonic() - t0:.1f} s")
     assert pod.spec.node_name == NODE_NAME
+    # the kubelet ran it: KWOK, which fakes every other node's pods, never wrote to it
+    managers = {f.manager or "" for f in pod.metadata.managed_fields or []}
+    assert "kubelet" in managers and not any("kwok" in m for m in managers), managers
     (init,) = pod.status.init_container_statuses
     assert init.name == "prepare-model" and init.state.terminated.exit_code == 0
 
