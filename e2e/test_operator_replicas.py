@@ -89,9 +89,11 @@ def test_the_standby_replica_takes_over(
     assert sorted(r["index"] for r in records) == list(range(6))
     assert len({json.dumps(r["config"], sort_keys=True) for r in records}) == 6
     wait_for(lambda: not trial_pods(core, namespace, "resnet-mini"), timeout=30, what="no pods")
-    # the standby ran nothing before it was leader
+    # the standby did nothing for the search before it held the lease, and ran trials after
     log = replicas[standby].log.read_text()
-    assert "holds lease" in log
+    held = log.index(f"leader: {standby} holds lease {namespace}/falcon-operator")
+    assert f"search {namespace}/resnet-mini: " not in log[:held], log[:held]
+    assert f"search {namespace}/resnet-mini: TrialStarted: " in log[held:], log[held:]
     print(
         f"\n[e2e] replicas: {standby} took the lease {takeover:.1f} s after {leader} was "
         f"killed; 6 trials, none repeated",

@@ -76,14 +76,20 @@ def test_example_search_succeeds_with_a_valid_recommendation(
         or abs(best["objective"] - max(r.get("objective", 0) for r in records))
         < 1e-3 * best["objective"]
     )
-    # the recommendation: a Deployment that the API server accepts
+    # the recommendation: a Deployment of the best configuration that the API server accepts
     deployment = status["recommendation"]
     assert deployment["kind"] == "Deployment"
-    assert deployment["metadata"]["annotations"]["autoconfig.falcon.io/configuration"]
+    annotations = deployment["metadata"]["annotations"]
+    assert json.loads(annotations["autoconfig.falcon.io/configuration"]) == best["config"]
     apps = client.AppsV1Api(api_client)
     core.create_namespaced_config_map(namespace, status["recommendedModelConfig"], dry_run="All")
     created = apps.create_namespaced_deployment(namespace, deployment, dry_run="All")
-    assert created.spec.template.spec.node_selector["nvidia.com/gpu.product"]
+    assert created.spec.template.spec.node_selector == {
+        "nvidia.com/gpu.product": load_catalog().slice(best["gpu"]).gpu.product,
+        "autoconfig.falcon.io/gpu-power-limit": str(best["config"]["gpupower"]),
+    }
+    pbtxt = status["recommendedModelConfig"]["data"]["config.pbtxt"]
+    assert f"max_batch_size: {best['config']['batchsize']}" in pbtxt, pbtxt
     # output.mode ConfigMap
     out = core.read_namespaced_config_map("resnet-mini-recommendation", namespace)
     assert list(yaml.safe_load_all(out.data["manifests.yaml"]))[1]["kind"] == "Deployment"
