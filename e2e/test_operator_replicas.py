@@ -68,7 +68,8 @@ def test_the_standby_replica_takes_over(
             return None
         return lease.spec.holder_identity or None
 
-    leader = wait_for(holder, timeout=30, what="a leader")
+    # the first leader: includes both processes starting (imports take long on a busy host)
+    leader = wait_for(holder, timeout=90, what="a leader")
     standby = "b" if leader == "a" else "a"
     create_search(custom, namespace, yaml.safe_load(EXAMPLE.read_text()))
 
