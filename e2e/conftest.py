@@ -92,7 +92,7 @@ def namespace(core: client.CoreV1Api, request: pytest.FixtureRequest) -> Iterato
             sa.metadata.name == "default" for sa in core.list_namespaced_service_account(name).items
         ),
         timeout=30,
-        what=f"ServiceAccount default in {name}",
+        what=f"ServiceAccount default in {name} (kube-controller-manager makes it)",
     )
     yield name
     core.delete_namespace(name, propagation_policy="Background")
