@@ -1,23 +1,23 @@
 """Run strategies against target tables: one search per (method, target, seed), in parallel.
 
 Knowledge is built from the sources only; each target's operator profile (if the dataset has
-one) is handed to the strategy as the unseen model's profile. Suggest-call latencies are kept.
+one) is handed to the strategy as the unseen model's profile. Each search is the shared ask/tell
+driver's (search/driver.py) against the table; the latency of every ask is kept.
 Leave-one-out runs use one knowledge base per held-out source (``Job.knowledge_key``).
 """
 
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from falcon_operator.backends.table import TableOracle
 from falcon_operator.bench.report import RunResult
-from falcon_operator.core.records import TrialRecord
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.tables import Table
+from falcon_operator.search.driver import Budget, Driver
 from falcon_operator.search.registry import make_strategy
 
 
@@ -50,20 +50,12 @@ def _init(knowledge: KnowledgeSet) -> None:
 def run_job(job: Job, knowledge: KnowledgeSet | None = None) -> JobResult:
     kb = (knowledge if knowledge is not None else _KNOWLEDGE)[job.knowledge_key]
     strategy = make_strategy(job.method, job.target.space, kb, profile=job.profile, seed=job.seed)
-    oracle = TableOracle(job.target)
-    history: list[TrialRecord] = []
-    best: list[float] = []
     latencies: list[float] = []
-    infeasible = 0
-    for _ in range(job.trials):
-        t0 = time.perf_counter()
-        suggestion = strategy.suggest(history, 1)
-        latencies.append(time.perf_counter() - t0)
-        if not suggestion:
-            break
-        record = oracle.run(suggestion[0])
-        history.append(record)
-        infeasible += not record.ok
+    driver = Driver(strategy, Budget(job.trials), observe=latencies.append)
+    history = driver.run(TableOracle(job.target).run).history
+    infeasible = sum(not record.ok for record in history)
+    best: list[float] = []
+    for record in history:
         prev = best[-1] if best else float("nan")
         value = record.objective if record.objective is not None else float("nan")
         best.append(value if not best or prev != prev or value > prev else prev)

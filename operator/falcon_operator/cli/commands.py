@@ -24,6 +24,7 @@ from falcon_operator.cli.trials import TrialLines
 from falcon_operator.core.catalog import load_catalog
 from falcon_operator.core.errors import DataError
 from falcon_operator.core.records import TrialRecord, best_trial
+from falcon_operator.core.space import Config
 from falcon_operator.knowledge.base import (
     Knowledge,
     KnowledgeSettings,
@@ -32,6 +33,7 @@ from falcon_operator.knowledge.base import (
 )
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
 from falcon_operator.knowledge.tables import Table, read_table
+from falcon_operator.search.driver import Budget, Driver, Stop
 from falcon_operator.search.registry import make_strategy
 
 #: soft wrap: rich never breaks a text line (a pipe is 80 columns to rich); tables still fit
@@ -87,32 +89,32 @@ def replay(args: argparse.Namespace) -> int:
         f"configurations, {args.trials} trials, seed {args.seed}; operator profile "
         f"{', '.join(f'{k} {v:.0%}' for k, v in profile.items()) or 'unknown'}"
     )
-    history: list[TrialRecord] = []
     lines = TrialLines(target.space, args.trials)
     width = max(len(target.objective_name), 10)
     measured = f"{target.objective_name:>{width}} {'best':>10}"
     console.print(lines.header(measured), highlight=False, style="bold", soft_wrap=True)
+    budget = Budget(args.trials, stop_on_convergence=args.stop_early)
     with Steps(console, "searching", args.trials, unit="trials") as bar:
-        for n in range(1, args.trials + 1):
-            if args.stop_early and strategy.should_stop(history):
-                bar.print(f"stopping after {n - 1} trials: no worthwhile improvement left")
-                break
-            suggestion = strategy.suggest(history, 1)
-            if not suggestion:
-                break
-            record = oracle.run(suggestion[0])
-            history.append(record)
-            best = best_trial(history)
+        told: list[TrialRecord] = []
+
+        def show(n: int, config: Config, record: TrialRecord) -> None:
+            told.append(record)
+            best = best_trial(told)
             value = (
                 f"{record.objective:.4f}" if record.objective is not None else record.outcome.value
             )
             so_far = f"{best.objective:.4f}" if best and best.objective is not None else "-"
             bar.print(
-                f"{lines.head(n, suggestion[0])}{value:>{width}} {so_far:>10}",
+                f"{lines.head(n, config)}{value:>{width}} {so_far:>10}",
                 highlight=False,
                 soft_wrap=True,
             )
             bar.advance()
+
+        run = Driver(strategy, budget).run(oracle.run, on_trial=show)
+        history = run.history
+        if run.stop is Stop.CONVERGED:
+            bar.print(f"stopping after {len(history)} trials: no worthwhile improvement left")
     best = best_trial(history)
     if best is None or best.objective is None:
         console.print("[red]no trial succeeded[/red]")

@@ -9,7 +9,7 @@ with the time left runs below the lines.
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from falcon_operator.cli.progress import Steps
@@ -86,17 +86,16 @@ def run_trials(
     trials: int,
     console: Console,
 ) -> list[TrialRecord]:
-    """Ask ``strategy`` for up to ``trials`` configurations, measure each, print its line."""
+    """Drive ``strategy`` for up to ``trials`` trials, measure each, print its line."""
+    from falcon_operator.search.driver import Budget, Driver
+
     lines = TrialLines(space, trials)
-    history: list[TrialRecord] = []
     console.print(lines.header(), highlight=False, style="bold", soft_wrap=True)
     with Steps(console, "trials", trials, unit="trials") as steps:
-        for n in range(1, trials + 1):
-            suggestion: Sequence[Mapping[str, Value]] = strategy.suggest(history, 1)
-            if not suggestion:
-                break
-            record = measure(suggestion[0])
-            history.append(record)
-            steps.print(lines.line(n, suggestion[0], record), highlight=False, soft_wrap=True)
+
+        def told(n: int, config: Mapping[str, Value], record: TrialRecord) -> None:
+            steps.print(lines.line(n, config, record), highlight=False, soft_wrap=True)
             steps.advance()
-    return history
+
+        run = Driver(strategy, Budget(trials)).run(measure, on_trial=told)
+    return run.history

@@ -1,8 +1,10 @@
-"""The search engine of one search: the strategy, rebuilt from the spec, asked for suggestions.
+"""The search engine of one search: the strategy, rebuilt from the spec, and its ask/tell driver.
 
-Strategies are stateless (a suggestion is a pure function of space, knowledge, history,
-pending trials and seed), so the engine needs no state of its own: it is rebuilt from the
-recorded history whenever the operator restarts. Suggestion latency goes to the telemetry.
+The driver (search/driver.py, shared with ``falcon search``, ``replay`` and ``bench``) decides
+what to try next and when to stop. Strategies are stateless (a suggestion is a pure function
+of space, knowledge, history, pending trials and seed), so the engine needs no state of its
+own: it is rebuilt from the recorded history whenever the operator restarts. Suggestion
+latency goes to the telemetry.
 The engine also explains its winner (``why``): Falcon's estimate for what it did not try,
 from the same knowledge (report/why.py).
 """
@@ -10,13 +12,14 @@ from the same knowledge (report/why.py).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Mapping, Sequence
 
 from falcon_operator.core.records import TrialRecord
 from falcon_operator.core.space import Config, Value
 from falcon_operator.knowledge.base import Knowledge
+from falcon_operator.reconcile.plan import driver_budget
 from falcon_operator.report.why import explain
+from falcon_operator.search.driver import Driver
 from falcon_operator.search.falcon import FalconSettings, FalconStrategy
 from falcon_operator.search.registry import make_strategy
 from falcon_operator.search.strategy import Strategy
@@ -26,34 +29,27 @@ log = logging.getLogger(__name__)
 
 
 class Engine:
-    """Ask/tell over the recorded history (blocking: call from a worker thread)."""
+    """The search's driver (ask/tell over the recorded history; blocking: call from a worker
+    thread) and the explanation of its winner."""
 
-    def __init__(
-        self,
-        strategy: Strategy,
-        *,
-        observe: Callable[[float], None] | None = None,
-        falcon: Callable[[], Strategy] | None = None,
-    ) -> None:
-        self.strategy = strategy
-        self._observe = observe
+    def __init__(self, driver: Driver, *, falcon: Callable[[], Strategy] | None = None) -> None:
+        self.driver = driver
         #: builds Falcon's strategy over the same knowledge when ``strategy`` is another one
         self._falcon = falcon
+
+    @property
+    def strategy(self) -> Strategy:
+        return self.driver.strategy
 
     def suggest(
         self, history: Sequence[TrialRecord], n: int, *, pending: Sequence[Mapping[str, Value]] = ()
     ) -> list[Config]:
         """Up to ``n`` new distinct configurations (none when the space is used up)."""
-        start = time.perf_counter()
-        try:
-            return self.strategy.suggest(history, n, pending=pending)
-        finally:
-            if self._observe is not None:
-                self._observe(time.perf_counter() - start)
+        return self.driver.suggest(history, n, pending=pending)
 
     def converged(self, history: Sequence[TrialRecord]) -> bool:
         """The strategy's optional stop: no worthwhile improvement left."""
-        return self.strategy.should_stop(history)
+        return self.driver.converged(history)
 
     def falcon_strategy(self) -> FalconStrategy | None:
         """Falcon's strategy over the search's knowledge (the search's own when it is Falcon)."""
@@ -97,4 +93,17 @@ def build_engine(
             cost=rs.cost_function(),
         )
 
-    return Engine(strategy(algo.name), observe=observe, falcon=lambda: strategy("falcon"))
+    return Engine(
+        search_driver(rs, strategy(algo.name), observe=observe), falcon=lambda: strategy("falcon")
+    )
+
+
+def search_driver(
+    rs: ResolvedSearch, strategy: Strategy, *, observe: Callable[[float], None] | None = None
+) -> Driver:
+    """The driver of ``strategy`` within the spec's budget (``spec.budget``, and
+    ``spec.algorithm.stopOnConvergence``)."""
+    budget = driver_budget(
+        rs.spec.budget, stop_on_convergence=rs.spec.algorithm.stop_on_convergence
+    )
+    return Driver(strategy, budget, observe=observe)

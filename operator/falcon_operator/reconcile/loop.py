@@ -2,20 +2,23 @@
 
 Every step re-reads the history ConfigMap and the trial pods, so the loop holds nothing that a
 restart would lose: recorded trials are final, a trial pod without a record is adopted and
-finished, and the next trials get the next free indices. The strategy sees the history in
-index order and the running trials as pending, whether or not the operator restarted.
+finished, and the next trials get the next free indices. Each step asks the search's driver
+(search/driver.py, the one ``falcon search``, ``replay`` and ``bench`` use) whether to stop and
+what to start: it sees the history in index order and the running trials as pending, whether
+or not the operator restarted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from falcon_operator import telemetry
 from falcon_operator.core.errors import SpaceError
 from falcon_operator.core.numbers import objective
+from falcon_operator.core.space import Config
 from falcon_operator.reconcile import plan
 from falcon_operator.reconcile.active import ActiveTrials
 from falcon_operator.reconcile.finish import Finisher
@@ -103,10 +106,22 @@ class SearchLoop:
         ]
         recorded = {e.index for e in entries}
         self._adopt(views, recorded)
-        slo = rs.spec.objective.slo_p99_ms
-        fin = plan.finish(rs.spec.budget, entries, running=len(self.active), slo_p99_ms=slo)
-        if fin is None:
-            fin = await self._launch(entries, views, recorded)
+        # the driver's decision: whether to stop, else what to start (the running trials pending)
+        decision = await asyncio.to_thread(
+            self.ctx.engine.driver.decide,
+            records(entries),
+            pending=self.active.pending(),
+            policy=plan.failure_policy(entries),
+        )
+        fin = plan.conclude(
+            rs.spec.budget,
+            entries,
+            decision.stop,
+            running=len(self.active),
+            slo_p99_ms=rs.spec.objective.slo_p99_ms,
+        )
+        if fin is None and decision.ask:
+            self._launch(decision.ask, views, recorded)
         if fin is not None and fin.phase == "Failed":
             await self.cancel_all()
         await self._cleanup(views, recorded)
@@ -126,27 +141,11 @@ class SearchLoop:
                 continue  # not one of ours: cleaned up below
             self.active.start(plan.Launch(v.index, v.name, dict(v.config)))
 
-    async def _launch(
-        self, entries: list[TrialEntry], views: list[PodView], recorded: set[int]
-    ) -> plan.Finish | None:
-        rs, engine = self.ctx.resolved, self.ctx.engine
-        budget, slo = rs.spec.budget, rs.spec.objective.slo_p99_ms
-        n = plan.free_slots(budget, done=len(entries), running=len(self.active))
-        if n == 0:
-            return None
-        history = records(entries)
-        if rs.spec.algorithm.stop_on_convergence and await asyncio.to_thread(
-            engine.converged, history
-        ):
-            return plan.finish(
-                budget, entries, running=len(self.active), converged=True, slo_p99_ms=slo
-            )
-        pending = self.active.pending()
-        suggestions = await asyncio.to_thread(engine.suggest, history, n, pending=pending)
-        if not suggestions:
-            return plan.finish(
-                budget, entries, running=len(self.active), exhausted=True, slo_p99_ms=slo
-            )
+    def _launch(
+        self, suggestions: Sequence[Config], views: list[PodView], recorded: set[int]
+    ) -> None:
+        """Start the driver's ``suggestions``: next free indices, idle pods reused."""
+        budget = self.ctx.resolved.spec.budget
         used = recorded | self.active.indices() | {v.index for v in views if v.index is not None}
         busy = self.active.busy()
         idle = {
@@ -166,7 +165,6 @@ class SearchLoop:
         )
         for launch in launches:
             self.active.start(launch, idle.get(launch.reuse_pod or ""))
-        return None
 
     async def _cleanup(self, views: list[PodView], recorded: set[int]) -> None:
         """Delete trial pods that are recorded (or not ours) and that no trial uses."""

@@ -1,8 +1,11 @@
 """Pure planning: from the recorded trials and the live ones to what happens next.
 
-Nothing here talks to Kubernetes or keeps state, so a restarted operator that reads the same
-history and pods plans the same next step: the same indices (hence pod names), the same
-pending set for the strategy, the same verdict.
+What to try next and whether to stop are the driver's decisions (search/driver.py, shared with
+``falcon search``, ``replay`` and ``bench``); this module keeps the pod bookkeeping (indices,
+pod names, reuse) and turns the driver's stop into the search's Finish. Nothing here talks to
+Kubernetes or keeps state, so a restarted operator that reads the same history and pods plans
+the same next step: the same indices (hence pod names), the same pending set for the
+strategy, the same verdict.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from falcon_operator.core.numbers import objective
 from falcon_operator.core.records import Outcome, best_trial
 from falcon_operator.core.space import Config, Value
 from falcon_operator.report.messages import no_success
+from falcon_operator.search import driver
+from falcon_operator.search.driver import Budget, FailurePolicy, Stop, budget_stop
 from falcon_operator.spec.model import BudgetSpec
 from falcon_operator.trials.history import TrialEntry, records
 from falcon_operator.trials.naming import trial_name
@@ -66,6 +71,26 @@ def count(entries: Sequence[TrialEntry], running: int) -> Counts:
     )
 
 
+def driver_budget(budget: BudgetSpec, *, stop_on_convergence: bool = False) -> Budget:
+    """The driver's budget of ``spec.budget`` (and ``spec.algorithm.stopOnConvergence``)."""
+    return Budget(
+        budget.max_trials,
+        max_parallel=budget.max_parallel_trials,
+        max_failed=budget.max_failed_trials,
+        stop_on_convergence=stop_on_convergence,
+    )
+
+
+def failure_policy(entries: Sequence[TrialEntry]) -> FailurePolicy:
+    """The history's failure policy for the driver: a record counts when its entry does.
+
+    issue 13 (helper "outcome"): goes away once the record carries its FailureKind (the
+    driver's own policy then reads it); until then only the entry knows an SLO break.
+    """
+    counted = {id(e.record) for e in entries if e.counts_as_failed}
+    return lambda record: id(record) in counted
+
+
 def finish(
     budget: BudgetSpec,
     entries: Sequence[TrialEntry],
@@ -75,26 +100,38 @@ def finish(
     converged: bool = False,
     slo_p99_ms: float | None = None,
 ) -> Finish | None:
-    """The verdict when the search is over, else None (it also waits for running trials)."""
+    """The verdict when the search is over, else None (it also waits for running trials): the
+    driver's budget stops, else the given space or convergence stop."""
+    stop = budget_stop(driver_budget(budget), records(entries), policy=failure_policy(entries)) or (
+        Stop.SPACE if exhausted else Stop.CONVERGED if converged else None
+    )
+    return conclude(budget, entries, stop, running=running, slo_p99_ms=slo_p99_ms)
+
+
+def conclude(
+    budget: BudgetSpec,
+    entries: Sequence[TrialEntry],
+    stop: Stop | None,
+    *,
+    running: int,
+    slo_p99_ms: float | None = None,
+) -> Finish | None:
+    """The Finish of the driver's ``stop``: a failure-budget stop fails the search at once;
+    any other waits for the running trials, then succeeds with the best trial (or fails when
+    none succeeded)."""
+    if stop is None:
+        return None
     c = count(entries, running)
-    if c.failed_counted > budget.max_failed_trials:
+    if stop is Stop.FAILURES:
         last = next(e for e in reversed(entries) if e.counts_as_failed)
         return Finish(
             "Failed",
-            "TooManyFailedTrials",
+            stop.value,
             f"{c.failed_counted} trials failed, more than budget.maxFailedTrials "
             f"({budget.max_failed_trials}); last: {last.name}: {last.record.reason}",
         )
-    over = c.done >= budget.max_trials or exhausted or converged
-    if not over or running:
+    if running:
         return None
-    reason = (
-        "BudgetExhausted"
-        if c.done >= budget.max_trials
-        else "SpaceExhausted"
-        if exhausted
-        else "Converged"
-    )
     ordered = sorted(entries, key=lambda e: e.index)
     best = best_trial(records(ordered))
     if best is None:
@@ -104,14 +141,14 @@ def finish(
         return Finish("Failed", "NoFeasibleConfiguration", message)
     return Finish(
         "Succeeded",
-        reason,
+        stop.value,
         f"best of {c.done} trials: {best.config['gputype']} {objective(best.objective or 0.0)}",
     )
 
 
 def free_slots(budget: BudgetSpec, *, done: int, running: int) -> int:
-    """How many trials may start now."""
-    return max(0, min(budget.max_parallel_trials - running, budget.max_trials - done - running))
+    """How many trials may start now (the driver's rule)."""
+    return driver.free_slots(driver_budget(budget), done=done, running=running)
 
 
 def next_indices(used: Collection[int], n: int) -> list[int]:
