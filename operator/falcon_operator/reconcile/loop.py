@@ -53,10 +53,13 @@ class SearchLoop:
         stop: StopSignal,
         status: Mapping[str, Any],
         generation: int,
+        runner: TrialRunner | None = None,
     ) -> None:
+        """``runner`` runs each trial (default: trial pods on the cluster, TrialRunner)."""
         self.kube, self.ctx, self.settings, self.stop = kube, ctx, settings, stop
         self.store = HistoryStore(kube, ctx.ref)
-        self.active = ActiveTrials(TrialRunner(kube, ctx, settings, self.store), self.store)
+        runner = runner or TrialRunner(kube, ctx, settings, self.store)
+        self.active = ActiveTrials(runner, self.store)
         self.conditions: list[dict[str, Any]] = list(status.get("conditions") or [])
         self.started_at = str(status.get("startedAt") or now_iso())
         self.generation = generation
