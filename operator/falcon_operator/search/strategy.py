@@ -4,6 +4,10 @@
 history nor pending. A strategy holds no mutable state between calls: its answer is a pure function
 of (space, knowledge, history, pending, seed), so a restarted operator that replays the recorded
 trials gets the same suggestions.
+
+Search loops do not call ``suggest`` themselves: the ask/tell driver (search/driver.py) does, for
+``falcon search``, ``replay``, ``bench`` and the operator alike, and applies the stop rules
+around it (``should_stop`` only when a search asks to stop on convergence).
 """
 
 from __future__ import annotations
