@@ -36,8 +36,8 @@ from falcon_operator.trials.readback import PodView
 Obj = dict[str, Any]
 REF = SearchRef("s", "team-a", "0000-1111")
 SETTINGS = ControllerSettings(poll_s=0.005)
-#: a result: (record, failure kind) for a configuration
-Result = Callable[[Config], tuple[TrialRecord, str]]
+#: a trial's record for its configuration
+Result = Callable[[Config], TrialRecord]
 
 
 class FakeKube:
@@ -105,8 +105,8 @@ class FakeKube:
 def ok_result(rs: ResolvedSearch) -> Result:
     """Every trial ok; the objective grows with the configuration's index in the space."""
 
-    def result(config: Config) -> tuple[TrialRecord, str]:
-        return TrialRecord(config, Outcome.OK, 1.0 + rs.space.index_of(config)), ""
+    def result(config: Config) -> TrialRecord:
+        return TrialRecord(config, Outcome.OK, 1.0 + rs.space.index_of(config))
 
     return result
 
@@ -136,8 +136,8 @@ class FakeExecutor(TrialRunner):
             await asyncio.sleep(self.seconds)
         finally:
             self.running -= 1
-        record, failure = self.result(launch.config)
-        entry = TrialEntry(launch.index, launch.name, record, pod=launch.name, failure=failure)
+        record = self.result(launch.config)
+        entry = TrialEntry(launch.index, launch.name, record, pod=launch.name)
         await self.store.append(entry)
         return entry
 

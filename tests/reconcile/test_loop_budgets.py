@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from loop_fakes import FakeExecutor, FakeKube, context, ok_result, resolved, run
 
-from falcon_operator.core.records import History, Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, History, TrialRecord
 from falcon_operator.core.space import Config, Space
 from falcon_operator.search.strategy import SearchState, Strategy
 
@@ -47,8 +47,8 @@ def test_the_failure_budget_fails_the_search_at_once() -> None:
     kube = FakeKube()
     ctx = context(rs, Ordered(rs.space))
 
-    def crash(config: Config) -> tuple[TrialRecord, str]:
-        return TrialRecord(config, Outcome.FAILED, reason="exit 139"), "crash"
+    def crash(config: Config) -> TrialRecord:
+        return TrialRecord.failed(config, FailureKind.CRASH, "exit 139")
 
     fin = run(kube, ctx, FakeExecutor(kube, ctx, crash))
     assert fin is not None and (fin.phase, fin.reason) == ("Failed", "TooManyFailedTrials")
@@ -62,9 +62,9 @@ def test_slo_breaks_do_not_use_up_the_failure_budget() -> None:
     kube = FakeKube()
     ctx = context(rs, Ordered(rs.space))
 
-    def slow(config: Config) -> tuple[TrialRecord, str]:
+    def slow(config: Config) -> TrialRecord:
         reason = "measured p99 80 ms breaks the 50 ms SLO"
-        return TrialRecord(config, Outcome.FAILED, reason=reason, metrics={"p99_ms": 80.0}), "slo"
+        return TrialRecord.failed(config, FailureKind.SLO, reason, metrics={"p99_ms": 80.0})
 
     fin = run(kube, ctx, FakeExecutor(kube, ctx, slow))
     assert fin is not None and fin.reason == "NoFeasibleConfiguration"

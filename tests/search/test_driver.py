@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from falcon_operator.core.errors import StrategyError
-from falcon_operator.core.records import History, Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, History, Outcome, TrialRecord
 from falcon_operator.core.space import Config, Knob, Space
 from falcon_operator.search.driver import Budget, Decision, Driver, Stop
 from falcon_operator.search.strategy import SearchState, Strategy
@@ -34,25 +34,24 @@ def ok(i: int) -> TrialRecord:
     return TrialRecord(SPACE.config_at(i), Outcome.OK, float(i + 1))
 
 
-def failed(i: int) -> TrialRecord:
-    return TrialRecord(SPACE.config_at(i), Outcome.FAILED, reason="crash")
+def failed(i: int, kind: FailureKind = FailureKind.CRASH) -> TrialRecord:
+    return TrialRecord.failed(SPACE.config_at(i), kind, kind.value)
 
 
 def test_the_failure_budget_stops_before_the_trial_budget() -> None:
     driver = Driver(Ordered(), Budget(3, max_failed=1))
     assert driver.decide([failed(0), failed(1), ok(2)]).stop is Stop.FAILURES
     assert driver.decide([failed(0), ok(1), ok(2)]).stop is Stop.BUDGET
-    infeasible = TrialRecord(SPACE.config_at(0), Outcome.INFEASIBLE, reason="no node")
-    assert driver.decide([infeasible, infeasible]).stop is None  # infeasible does not count
     assert Driver(Ordered(), Budget(9)).decide([failed(i) for i in range(5)]).stop is None
 
 
-def test_a_policy_decides_which_failures_count() -> None:
-    driver = Driver(Ordered(), Budget(9, max_failed=0), policy=lambda r: r.reason == "crash")
-    slo = TrialRecord(SPACE.config_at(0), Outcome.FAILED, reason="slo")
-    assert driver.decide([slo]).stop is None
-    assert driver.decide([slo, failed(1)]).stop is Stop.FAILURES
-    assert driver.decide([slo], policy=lambda r: True).stop is Stop.FAILURES
+def test_the_failure_kinds_policy_decides_which_failures_count() -> None:
+    driver = Driver(Ordered(), Budget(9, max_failed=0))
+    kinds = (FailureKind.SLO, FailureKind.OOM, FailureKind.UNSCHEDULABLE)
+    free = [failed(i, kind) for i, kind in enumerate(kinds)]
+    assert driver.decide(free).stop is None  # an SLO break, OOM or no node: the search goes on
+    for kind in (FailureKind.CRASH, FailureKind.TIMEOUT, FailureKind.RUNNER):
+        assert driver.decide([*free, failed(3, kind)]).stop is Stop.FAILURES
 
 
 def test_the_ask_fills_the_free_slots_and_skips_the_running_trials() -> None:

@@ -114,7 +114,6 @@ class SearchLoop:
             self.ctx.engine.driver.decide,
             records(entries),
             pending=self.active.pending(),
-            policy=plan.failure_policy(entries),
         )
         fin = plan.conclude(
             rs.spec.budget,

@@ -20,7 +20,7 @@ from falcon_operator.core.records import Outcome, best_trial
 from falcon_operator.core.space import Config, Value
 from falcon_operator.report.messages import no_success
 from falcon_operator.search import driver
-from falcon_operator.search.driver import Budget, FailurePolicy, Stop, budget_stop
+from falcon_operator.search.driver import Budget, Stop, budget_stop
 from falcon_operator.spec.model import BudgetSpec
 from falcon_operator.trials.history import TrialEntry, records
 from falcon_operator.trials.naming import trial_name
@@ -81,16 +81,6 @@ def driver_budget(budget: BudgetSpec, *, stop_on_convergence: bool = False) -> B
     )
 
 
-def failure_policy(entries: Sequence[TrialEntry]) -> FailurePolicy:
-    """The history's failure policy for the driver: a record counts when its entry does.
-
-    issue 13 (helper "outcome"): goes away once the record carries its FailureKind (the
-    driver's own policy then reads it); until then only the entry knows an SLO break.
-    """
-    counted = {id(e.record) for e in entries if e.counts_as_failed}
-    return lambda record: id(record) in counted
-
-
 def finish(
     budget: BudgetSpec,
     entries: Sequence[TrialEntry],
@@ -102,7 +92,7 @@ def finish(
 ) -> Finish | None:
     """The verdict when the search is over, else None (it also waits for running trials): the
     driver's budget stops, else the given space or convergence stop."""
-    stop = budget_stop(driver_budget(budget), records(entries), policy=failure_policy(entries)) or (
+    stop = budget_stop(driver_budget(budget), records(entries)) or (
         Stop.SPACE if exhausted else Stop.CONVERGED if converged else None
     )
     return conclude(budget, entries, stop, running=running, slo_p99_ms=slo_p99_ms)

@@ -24,14 +24,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from falcon_operator.core.errors import StrategyError
-from falcon_operator.core.records import History, Outcome, TrialRecord
+from falcon_operator.core.records import History, TrialRecord
 from falcon_operator.core.space import Config, Value
 from falcon_operator.search.strategy import Strategy
 
 #: runs one configuration to its record (the table oracle, the simulated fleet, …)
 Executor = Callable[[Config], TrialRecord]
-#: whether a record uses up the failure budget
-FailurePolicy = Callable[[TrialRecord], bool]
 
 
 class Stop(enum.StrEnum):
@@ -41,16 +39,6 @@ class Stop(enum.StrEnum):
     BUDGET = "BudgetExhausted"
     CONVERGED = "Converged"
     SPACE = "SpaceExhausted"
-
-
-def counts_against_budget(record: TrialRecord) -> bool:
-    """Whether ``record`` uses up the failure budget: a failed trial does, an infeasible one not.
-
-    issue 13 (helper "outcome"): becomes ``record.failure.counts_against_budget`` once the record
-    carries its FailureKind; until then the operator passes its history's own policy (an SLO
-    break does not count there).
-    """
-    return record.outcome is Outcome.FAILED
 
 
 @dataclass(frozen=True)
@@ -93,11 +81,10 @@ class Run:
     stop: Stop
 
 
-def budget_stop(
-    budget: Budget, history: History, *, policy: FailurePolicy = counts_against_budget
-) -> Stop | None:
-    """The stops that need no strategy: the failure budget first, then the trial budget."""
-    failures = sum(1 for record in history if policy(record))
+def budget_stop(budget: Budget, history: History) -> Stop | None:
+    """The stops that need no strategy: the failure budget first (the trials whose failure kind
+    counts against it, core/records.py's policy), then the trial budget."""
+    failures = sum(1 for record in history if record.counts_against_budget)
     if budget.max_failed is not None and failures > budget.max_failed:
         return Stop.FAILURES
     if len(history) >= budget.max_trials:
@@ -119,17 +106,15 @@ class Driver:
         budget: Budget,
         *,
         observe: Callable[[float], None] | None = None,
-        policy: FailurePolicy = counts_against_budget,
     ) -> None:
         self.strategy, self.budget = strategy, budget
         #: gets the seconds each ask of the strategy took (telemetry, benchmarks)
         self._observe = observe
-        self.policy = policy
 
     # -- the rules -------------------------------------------------------------------------------
-    def over(self, history: History, *, policy: FailurePolicy | None = None) -> Stop | None:
+    def over(self, history: History) -> Stop | None:
         """The stops that need no strategy: failure budget first, then trial budget."""
-        return budget_stop(self.budget, history, policy=policy or self.policy)
+        return budget_stop(self.budget, history)
 
     def slots(self, *, done: int, running: int) -> int:
         """How many trials may start now, given the parallelism and what is running."""
@@ -156,11 +141,10 @@ class Driver:
         history: History,
         *,
         pending: Sequence[Mapping[str, Value]] = (),
-        policy: FailurePolicy | None = None,
     ) -> Decision:
         """The next step after ``history`` with ``pending`` running (blocking: it may fit and ask
-        the strategy). ``policy`` overrides the driver's failure policy for this decision."""
-        stop = self.over(history, policy=policy)
+        the strategy)."""
+        stop = self.over(history)
         if stop is not None:
             return Decision(stop=stop)
         n = self.slots(done=len(history), running=len(pending))
