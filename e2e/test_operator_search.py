@@ -28,6 +28,7 @@ from falcon_e2e.operator import (
 from kubernetes import client
 
 from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.objective import Objective
 from falcon_operator.fleet.backend import FleetBackend
 from falcon_operator.fleet.performance import FleetModel
 from falcon_operator.fleet.workload import workload_from_onnx
@@ -60,8 +61,12 @@ def test_example_search_succeeds_with_a_valid_recommendation(
     configs = [json.dumps(r["config"], sort_keys=True) for r in records]
     assert len(set(configs)) == 6
     # each measured trial holds falcon search's measurement (seed 0, SLO 50 ms), no time scale
+    catalog = load_catalog()
     fleet = FleetBackend(
-        workload_from_onnx(MODEL)[0], FleetModel(load_catalog()), slo_p99_ms=50, seed=0
+        workload_from_onnx(MODEL)[0],
+        FleetModel(catalog),
+        objective=Objective.of(catalog, slo_p99_ms=50),
+        seed=0,
     )
     measured = [r for r in records if r["outcome"] == "ok"]
     assert measured

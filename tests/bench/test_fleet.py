@@ -13,6 +13,7 @@ import pytest
 from falcon_operator.analysis import zoo
 from falcon_operator.bench.fleet import FleetBenchSettings, write_fleet_dataset
 from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.objective import Objective
 from falcon_operator.fleet import models as fleet_models
 from falcon_operator.fleet.backend import FleetBackend, fleet_space
 from falcon_operator.fleet.performance import FleetModel
@@ -63,7 +64,8 @@ def test_infeasible_cells_are_absent_and_feasible_ones_match_the_fleet(
     space = fleet_space(catalog, mig=False)
     target = ds.tables("targets", space=space)[0]
     audio = next(m for m in made if m.name == "audio")
-    backend = FleetBackend(audio.workload, FleetModel(catalog), slo_p99_ms=20.0)
+    objective = Objective.of(catalog, slo_p99_ms=20.0)
+    backend = FleetBackend(audio.workload, FleetModel(catalog), objective=objective)
     truth = np.array(
         [
             r.objective if (r := backend.run(space.config_at(i), noisy=False)).ok else np.nan

@@ -9,6 +9,7 @@ import pytest
 
 from falcon_operator.analysis import zoo
 from falcon_operator.core.catalog import load_catalog
+from falcon_operator.core.objective import Objective
 from falcon_operator.fleet.backend import FleetBackend, fleet_space
 from falcon_operator.fleet.knowledge import (
     cache_dir,
@@ -31,7 +32,8 @@ def profiled():  # type: ignore[no-untyped-def]
 
 
 def test_fleet_knowledge_has_tables_profiles_and_curves(profiled) -> None:  # type: ignore[no-untyped-def]
-    kb = fleet_knowledge(FleetModel(CATALOG), SPACE, slo_p99_ms=10.0, sources=profiled)
+    objective = Objective.of(CATALOG, slo_p99_ms=10.0)
+    kb = fleet_knowledge(FleetModel(CATALOG), SPACE, objective=objective, sources=profiled)
     assert kb.space == SPACE and sorted(kb.sources) == ["cnn", "rec"]
     for values in kb.sources.values():
         assert np.nanmax(values) == pytest.approx(1.0)  # normalised by the table's best
@@ -42,7 +44,8 @@ def test_fleet_knowledge_has_tables_profiles_and_curves(profiled) -> None:  # ty
 
 
 def test_measured_table_marks_what_cannot_run(profiled) -> None:  # type: ignore[no-untyped-def]
-    backend = FleetBackend(profiled[0].workload, FleetModel(CATALOG), slo_p99_ms=2.0)
+    objective = Objective.of(CATALOG, slo_p99_ms=2.0)
+    backend = FleetBackend(profiled[0].workload, FleetModel(CATALOG), objective=objective)
     table = measured_table(backend, SPACE, name="cnn")
     missing = np.isnan(table.values)
     assert missing.any() and not missing.all()  # a 2 ms SLO rules some configurations out

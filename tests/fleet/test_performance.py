@@ -10,12 +10,17 @@ import pytest
 
 from falcon_operator.core.catalog import load_catalog
 from falcon_operator.core.errors import DataError
+from falcon_operator.core.objective import Objective
 from falcon_operator.fleet.performance import FleetModel, Workload, synthetic_workload
 
 
 @pytest.fixture(scope="module")
 def model() -> FleetModel:
     return FleetModel(load_catalog())
+
+
+def _slo(model: FleetModel, slo_p99_ms: float) -> Objective:
+    return Objective.of(model.catalog, slo_p99_ms=slo_p99_ms)
 
 
 def cnn() -> Workload:  # compute-bound
@@ -100,12 +105,15 @@ def test_noise_is_seeded_and_multiplicative(model: FleetModel) -> None:
 
 
 def test_objective_is_rps_per_dollar(model: FleetModel) -> None:
-    m = model.measure(cnn(), gpu="T4", cpus=2, batch=8)
+    from falcon_operator.fleet.backend import FleetBackend
+
+    config = {"batchsize": 8, "cpus": 2, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"}
+    record = FleetBackend(cnn(), model).run(config, noisy=False)
     catalog = model.catalog
     cost = catalog.gpus["T4"].hour + 2 * catalog.cpu_core_hour + 4 * catalog.memory_gib_hour
-    assert m.cost_per_hour == pytest.approx(cost)
-    assert m.rps_per_dollar == pytest.approx(m.rps / cost)
-    assert set(m.metrics()) == {"rps", "p50_ms", "p99_ms", "gpu_memory_gb", "cost_per_hour"}
+    assert record.metrics["cost_per_hour"] == pytest.approx(cost)
+    assert record.objective == pytest.approx(record.metrics["rps"] / cost)
+    assert set(record.metrics) == {"rps", "p50_ms", "p99_ms", "gpu_memory_gb", "cost_per_hour"}
 
 
 def test_fleet_backend_records(model: FleetModel) -> None:
@@ -115,7 +123,7 @@ def test_fleet_backend_records(model: FleetModel) -> None:
     space = fleet_space(model.catalog, gpus=["T4", "A100"])
     assert "A100/1g.5gb" in space.knob("gputype").values
     assert space.size == 8 * 4 * 4 * 3 * (1 + 1 + 5)
-    backend = FleetBackend(cnn(), model, slo_p99_ms=300, seed=3)
+    backend = FleetBackend(cnn(), model, objective=_slo(model, 300), seed=3)
     ok = backend.run({"batchsize": 4, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"})
     assert ok.outcome is Outcome.OK and ok.objective == pytest.approx(
         ok.metrics["rps"] / ok.metrics["cost_per_hour"]
@@ -156,11 +164,12 @@ def test_a_measured_p99_over_the_slo_fails_the_trial(model: FleetModel) -> None:
 
     config = {"batchsize": 16, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"}
     clean = FleetBackend(cnn(), model).measure(config, noisy=False)
-    tight = FleetBackend(cnn(), model, slo_p99_ms=1.0, seed=1).run(config)
+    tight = FleetBackend(cnn(), model, objective=_slo(model, 1.0), seed=1).run(config)
     assert tight.outcome is Outcome.FAILED and "SLO" in tight.reason
     outcomes = set()
     for seed in range(20):  # whatever the noise, an ok trial never reports p99 over the SLO
-        record = FleetBackend(cnn(), model, slo_p99_ms=clean.p99_ms, seed=seed).run(config)
+        slo = _slo(model, clean.p99_ms)
+        record = FleetBackend(cnn(), model, objective=slo, seed=seed).run(config)
         outcomes.add(record.outcome)
         assert not record.ok or record.metrics["p99_ms"] <= clean.p99_ms
     assert outcomes == {Outcome.OK, Outcome.FAILED}  # noise pushes some measurements over

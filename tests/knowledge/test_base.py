@@ -66,21 +66,22 @@ def test_curve_prior_handles_unseen_operators(kb: Knowledge) -> None:
     assert np.all(np.isfinite(only_unseen.mean(np.arange(0, space.size, 997))))
 
 
-def test_curve_prior_is_divided_by_a_known_cost(kb: Knowledge) -> None:
-    from falcon_operator.bench.latency import large_space
+def test_curve_prior_is_scored_by_the_objective_at_known_prices(kb: Knowledge) -> None:
+    from falcon_operator.core.catalog import load_catalog
+    from falcon_operator.core.objective import Objective
+    from falcon_operator.fleet.backend import fleet_space
 
-    space = large_space()
-    idx = np.arange(0, space.size, 1013)
-
-    def cost(i: np.ndarray) -> np.ndarray:
-        return 1.0 + space.codes(i)[:, 1]  # price grows with the cores knob
-
+    space = fleet_space(load_catalog(), gpus=["T4", "A100"])
+    idx = np.arange(0, space.size, 37)
+    objective = Objective.of(load_catalog())
+    cost = objective.cost_function(space)(idx)
     plain = Prior(kb, space, {"conv2d": 1.0})
-    priced = Prior(kb, space, {"conv2d": 1.0}, cost=cost)
-    np.testing.assert_allclose(priced.mean(idx), plain.mean(idx) / cost(idx))
+    priced = Prior(kb, space, {"conv2d": 1.0}, objective=objective)
+    assert priced.kind == "kop-curves"
+    np.testing.assert_allclose(priced.mean(idx), plain.mean(idx) / cost)
 
 
-def test_fleet_cost_function_matches_the_model() -> None:
+def test_fleet_cost_function_is_the_objectives_price_of_each_configuration() -> None:
     from falcon_operator.core.catalog import load_catalog
     from falcon_operator.fleet.backend import FleetBackend, fleet_space
     from falcon_operator.fleet.performance import FleetModel, synthetic_workload
@@ -88,13 +89,17 @@ def test_fleet_cost_function_matches_the_model() -> None:
     model = FleetModel(load_catalog())
     space = fleet_space(model.catalog, gpus=["T4", "A100"])
     w = synthetic_workload("w", {"dense": (1.0, 10.0)}, weight_mb=1, activation_mb_per_sample=1)
-    cost = FleetBackend(w, model).cost_function(space)
+    backend = FleetBackend(w, model)
+    cost = backend.cost_function(space)
     idx = np.arange(0, space.size, 37)
+    c = model.catalog
     expected = [
-        model.cost_per_hour(model.catalog.slice(str(c["gputype"])), float(c["cpus"]))
-        for c in map(space.config_at, map(int, idx))
+        c.slice(str(x["gputype"])).hour + float(x["cpus"]) * c.cpu_core_hour + 4 * c.memory_gib_hour
+        for x in map(space.config_at, map(int, idx))
     ]
     np.testing.assert_allclose(cost(idx), expected)
+    run = backend.run(space.config_at(int(idx[3])), noisy=False)
+    assert run.metrics["cost_per_hour"] == pytest.approx(expected[3])
 
 
 def test_targets_can_be_read_in_the_knowledge_space(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ def test_short_config_puts_gpu_and_batch_first() -> None:
 def test_an_slo_out_of_reach_on_the_fleet_still_reports_its_low_load_p99() -> None:
     import falcon_operator
     from falcon_operator.core.catalog import load_catalog
+    from falcon_operator.core.objective import Objective
     from falcon_operator.fleet.backend import FleetBackend
     from falcon_operator.fleet.performance import FleetModel
     from falcon_operator.fleet.workload import workload_from_onnx
@@ -59,7 +60,8 @@ def test_an_slo_out_of_reach_on_the_fleet_still_reports_its_low_load_p99() -> No
 
     model = Path(falcon_operator.__file__).parent / "data/models/resnet-mini.onnx"
     workload, _ = workload_from_onnx(model)
-    backend = FleetBackend(workload, FleetModel(load_catalog()), slo_p99_ms=0.01, seed=0)
+    objective = Objective.of(load_catalog(), slo_p99_ms=0.01)
+    backend = FleetBackend(workload, FleetModel(load_catalog()), objective=objective, seed=0)
     cfg: dict[str, Value] = {
         "batchsize": 1, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"
     }  # fmt: skip
@@ -72,5 +74,5 @@ def test_an_slo_out_of_reach_on_the_fleet_still_reports_its_low_load_p99() -> No
         "(trial 1, T4 b1"
     )
     # the operator's simulated trials record the same
-    simulated = simulated_record(cfg, backend.measure(cfg), cost_per_hour=1.0, slo_p99_ms=0.01)
+    simulated = simulated_record(cfg, backend.measure(cfg), objective=objective)
     assert simulated.failure == "slo" and simulated.metrics["p99_ms"] == p99

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from falcon_operator.core.catalog import load_catalog
 from falcon_operator.core.numbers import objective, plain, rounded, slo_break, versus
+from falcon_operator.core.objective import Objective
 from falcon_operator.fleet.performance import Measurement
 from falcon_operator.trials.outcome import judge
 from falcon_operator.trials.simulated import simulated_record
 from falcon_trial.schema import MeasurementReport, RunnerReport, Status
+
+
+def _objective(slo_p99_ms: float) -> Objective:
+    return Objective.of(load_catalog(), slo_p99_ms=slo_p99_ms)
 
 
 def test_plain_keeps_four_significant_digits_and_never_an_exponent() -> None:
@@ -38,15 +44,16 @@ def _report(p99_ms: float) -> RunnerReport:
 
 
 def test_trial_verdicts_compare_unrounded_and_say_so() -> None:
-    record = judge({"gputype": "T4"}, _report(0.50004), None, cost_per_hour=1.0, slo_p99_ms=0.5)
+    t4 = {"gputype": "T4", "cpus": 1}
+    record = judge(t4, _report(0.50004), None, objective=_objective(0.5))
     assert record.failure == "slo"
     assert record.reason == "measured p99 0.50004 ms breaks the 0.5 ms SLO"
-    ok = judge({"gputype": "T4"}, _report(0.5), None, cost_per_hour=1.0, slo_p99_ms=0.5)
+    ok = judge(t4, _report(0.5), None, objective=_objective(0.5))
     assert ok.ok
 
 
 def test_simulated_verdicts_use_the_same_reason() -> None:
-    m = Measurement(True, "", 100.0, 0.3, 0.5003, 1.0, 1.0, 0.01)
-    record = simulated_record({"gputype": "T4"}, m, cost_per_hour=1.0, slo_p99_ms=0.5)
+    m = Measurement(True, "", 100.0, 0.3, 0.5003, 1.0, 0.01)
+    record = simulated_record({"gputype": "T4", "cpus": 1}, m, objective=_objective(0.5))
     assert record.failure == "slo"
     assert record.reason == "measured p99 0.5003 ms breaks the 0.5 ms SLO"

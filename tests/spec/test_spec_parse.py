@@ -172,6 +172,15 @@ def _with(path: str, value: Any) -> dict[str, Any]:
         (_with("searchSpace.cpus", [1.5]), "must hold integers"),
         (_with("searchSpace.batchSizes", "8"), "must be a non-empty list"),
         (_with("objective.metric", "Latency"), "spec.objective.metric must be one of"),
+        (
+            _with("objective.metric", "CostAtTargetThroughput"),
+            "spec.objective.targetRequestsPerSecond: required by metric CostAtTargetThroughput",
+        ),
+        (_with("objective.targetRequestsPerSecond", 100), "only by it"),
+        (
+            _with("objective", {"metric": "CostAtTargetThroughput", "targetRequestsPerSecond": 0}),
+            "spec.objective.targetRequestsPerSecond must be",
+        ),
         (_with("budget.maxTrials", 0), "spec.budget.maxTrials must be in [1, 500]"),
         (_with("budget", {"maxTrials": 2, "maxParallelTrials": 3}), "must not exceed"),
         (_with("budget.reusePods", "yes"), "must be true or false"),

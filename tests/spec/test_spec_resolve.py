@@ -101,11 +101,11 @@ def test_prices_default_to_the_catalog_and_slices_pay_their_share() -> None:
     rs = resolve(parse_spec(_spec([{"type": "A100", "migProfiles": ["3g.20gb"]}])), CATALOG)
     a100 = CATALOG.gpus["A100"].hour
     host = 4 * CATALOG.memory_gib_hour
-    whole = rs.cost({"gputype": "A100", "cpus": 2})
+    whole = rs.objective.cost_per_hour({"gputype": "A100", "cpus": 2})
     assert whole == pytest.approx(a100 + 2 * CATALOG.cpu_core_hour + host)
-    sliced = rs.cost({"gputype": "A100/3g.20gb", "cpus": 2})
+    sliced = rs.objective.cost_per_hour({"gputype": "A100/3g.20gb", "cpus": 2})
     assert sliced == pytest.approx(a100 * 3 / 7 + 2 * CATALOG.cpu_core_hour + host)
-    costs = rs.cost_function()(rs.space.all_indices())
+    costs = rs.objective.cost_function(rs.space)(rs.space.all_indices())
     assert np.all(costs > 0) and math.isfinite(float(costs.sum()))
 
 
@@ -115,7 +115,7 @@ def test_price_overrides_and_documents() -> None:
         "gpuHour: {T4: 1.0}\ncpuCoreHour: 0.5\nmemoryGiBHour: 0\n", where="x"
     )
     rs = resolve(spec, CATALOG, prices=doc)
-    assert rs.cost({"gputype": "T4", "cpus": 2}) == pytest.approx(2.0)
+    assert rs.objective.cost_per_hour({"gputype": "T4", "cpus": 2}) == pytest.approx(2.0)
     with pytest.raises(SpecError, match="unknown GPU types"):
         resolve(spec, CATALOG, prices=PriceOverrides(gpu_hour={"Z100": 1.0}))
     with pytest.raises(SpecError, match="x: expected a mapping"):

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from falcon_operator.core.catalog import Catalog
+from falcon_operator.core.objective import Objective
 from falcon_operator.fleet.backend import FleetBackend, fleet_space
 from falcon_operator.fleet.knowledge import (
     measured_table,
@@ -103,11 +104,12 @@ def write_fleet_dataset(
     """Generate the benchmark directory at ``root`` (see the module docstring)."""
     st = settings or FleetBenchSettings()
     model = FleetModel(catalog)
+    objective = Objective.of(catalog, slo_p99_ms=st.slo_p99_ms)
     space = fleet_space(catalog, mig=st.mig)
     made: list[FleetModelData] = []
     for kind, builders in (("sources", sources), ("targets", targets)):
         for p in profile_models(builders):
-            backend = FleetBackend(p.workload, model, slo_p99_ms=st.slo_p99_ms)
+            backend = FleetBackend(p.workload, model, objective=objective)
             table = measured_table(backend, space, name=p.name)
             rows = write_table(root / "models" / kind / f"reg-{p.name}.csv", table)
             write_shares(root / "models" / "model-operator" / p.name / "operators.csv", p.shares)

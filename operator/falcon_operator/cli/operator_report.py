@@ -51,5 +51,6 @@ def operator_report(
         strategy=engine.falcon_strategy(),
         slo_p99_ms=spec.objective.slo_p99_ms,
         labels=[e.name for e in ordered],
+        goal=rs.objective,
         details={k: v for k, v in details.items() if v},
     )

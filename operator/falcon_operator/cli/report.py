@@ -22,6 +22,7 @@ from falcon_operator.cli.help import SubParsers, add_command
 from falcon_operator.core.errors import FalconError
 
 if TYPE_CHECKING:
+    from falcon_operator.core.objective import Objective
     from falcon_operator.core.records import TrialRecord
     from falcon_operator.core.space import Space
     from falcon_operator.knowledge.base import Knowledge
@@ -172,6 +173,7 @@ def offline(
     space: Space,
     slo_p99_ms: float | None,
     details: Mapping[str, str] | None = None,
+    goal: Objective | None = None,
 ) -> tuple[Path | None, str]:
     """The why line of an offline search, and its report in ``out`` (when given)."""
     from falcon_operator.report.data import build
@@ -179,6 +181,8 @@ def offline(
     from falcon_operator.report.why import explain
 
     if out is None:
-        return None, explain(falcon, history) if falcon is not None else ""
-    data = build(title, space, history, strategy=falcon, slo_p99_ms=slo_p99_ms, details=details)
+        return None, explain(falcon, history, goal=goal) if falcon is not None else ""
+    data = build(
+        title, space, history, strategy=falcon, slo_p99_ms=slo_p99_ms, details=details, goal=goal
+    )
     return write(data, out), data.why

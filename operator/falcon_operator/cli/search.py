@@ -21,6 +21,7 @@ from falcon_operator.search.methods import METHODS
 
 if TYPE_CHECKING:  # the search's own imports wait until it runs (fast --help)
     from falcon_operator.core.catalog import Catalog
+    from falcon_operator.core.objective import Objective
     from falcon_operator.core.records import TrialRecord
     from falcon_operator.recommend.source import ModelSource
 
@@ -45,6 +46,21 @@ def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
         type=argtypes.positive_float,
         default=None,
         help="p99 latency objective in ms (default: none)",
+    )
+    s.add_argument(
+        "--metric",
+        choices=("RequestsPerSecondPerDollar", "CostAtTargetThroughput"),
+        default="RequestsPerSecondPerDollar",
+        help="what to maximise: requests/s per $/h, or the cheapest replicas serving "
+        "--target-rps under the SLO (as spec.objective.metric; docs/prices.md)",
+    )
+    s.add_argument(
+        "--target-rps",
+        type=argtypes.positive_float,
+        default=None,
+        metavar="RPS",
+        help="requests/s the recommended replicas must serve together; required by (and only "
+        "by) --metric CostAtTargetThroughput",
     )
     s.add_argument("--trials", type=argtypes.positive, default=12, help="trial budget")
     s.add_argument(
@@ -116,23 +132,25 @@ def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
     )
 
 
-def _describe(record: TrialRecord) -> str:
-    if record.ok:
+def _describe(record: TrialRecord, objective: Objective) -> str:
+    if record.ok and record.objective is not None:
         m = record.metrics
-        return (
-            f"{m['rps']:8.1f} rps  p99 {m['p99_ms']:7.1f} ms  ${m['cost_per_hour']:.3f}/h  "
-            f"{record.objective:8.1f} rps/$"
+        score = objective.describe(record.objective, rps=m["rps"])
+        return f"{m['rps']:8.1f} rps  p99 {m['p99_ms']:7.1f} ms  ${m['cost_per_hour']:.3f}/h  " + (
+            f"{score:>14}" if objective.unit == "rps/$" else score
         )
     return f"{record.outcome.value}: {record.reason}"
 
 
 def _write(args: argparse.Namespace, best: TrialRecord, catalog: Catalog, name: str,
-           source: ModelSource) -> None:  # fmt: skip
-    """Write the Deployment that serves the model (the operator's builder) and say how to apply."""
+           source: ModelSource, objective: Objective) -> None:  # fmt: skip
+    """Write the Deployment that serves the model (the operator's builder) and say how to apply;
+    with a throughput target it has the replicas that serve the target."""
     from falcon_operator.recommend.deployment import DeploymentOptions, to_yaml
     from falcon_operator.recommend.serving import recommendation_manifests
 
-    options = DeploymentOptions(name=name, namespace=args.namespace)
+    replicas = objective.replicas(best.metrics.get("rps", 0.0)) if objective.target_rps else 1
+    options = DeploymentOptions(name=name, namespace=args.namespace, replicas=max(replicas, 1))
     model = source.model
     if args.triton_image:
         model = dataclasses.replace(model, triton_image=args.triton_image)
@@ -152,7 +170,9 @@ def _write(args: argparse.Namespace, best: TrialRecord, catalog: Catalog, name: 
 def run(args: argparse.Namespace) -> int:
     """Search the simulated fleet for ``args.model`` and write the recommendation."""
     from falcon_operator.cli.trials import run_trials
-    from falcon_operator.core.catalog import default_catalog_path, load_catalog
+    from falcon_operator.core.catalog import load_catalog
+    from falcon_operator.core.errors import SpecError
+    from falcon_operator.core.objective import Objective
     from falcon_operator.core.records import best_trial
     from falcon_operator.fleet.backend import FleetBackend, fleet_space
     from falcon_operator.fleet.knowledge import cached_fleet_knowledge
@@ -162,7 +182,12 @@ def run(args: argparse.Namespace) -> int:
     from falcon_operator.recommend.source import k8s_name, model_source
     from falcon_operator.search.registry import make_strategy
 
+    if (args.metric == "CostAtTargetThroughput") != (args.target_rps is not None):
+        raise SpecError("--target-rps is required by, and only by, --metric CostAtTargetThroughput")
     catalog = load_catalog(args.catalog)
+    objective = Objective.of(
+        catalog, metric=args.metric, slo_p99_ms=args.slo_p99_ms, target_rps=args.target_rps
+    )
     workload, profile = workload_from_onnx(args.model)
     name = args.name or k8s_name(profile.model)
     source = model_source(
@@ -175,18 +200,13 @@ def run(args: argparse.Namespace) -> int:
         secret=args.model_secret,
     )
     space = fleet_space(catalog, gpus=args.gpus, mig=not args.no_mig)
-    backend = FleetBackend(
-        workload, FleetModel(catalog), slo_p99_ms=args.slo_p99_ms, seed=args.seed
-    )
+    backend = FleetBackend(workload, FleetModel(catalog), objective=objective, seed=args.seed)
     if args.knowledge == "paper":
         kb = FalconDataset(default_data_dir()).knowledge()
     else:
-        catalog_text = (args.catalog or default_catalog_path()).read_text()
         with console.status("profiling the source models on the simulated fleet…"):
             started = time.perf_counter()
-            kb, cached = cached_fleet_knowledge(
-                backend.model, space, slo_p99_ms=args.slo_p99_ms, catalog_text=catalog_text
-            )
+            kb, cached = cached_fleet_knowledge(backend.model, space, objective=objective)
         console.print(
             f"knowledge: {len(kb.sources)} source models profiled on the fleet, "
             f"{len(kb.curves)} KOP curves "
@@ -198,16 +218,17 @@ def run(args: argparse.Namespace) -> int:
         kb,
         profile=profile.shares(),
         seed=args.seed,
-        cost=backend.cost_function(space),
+        objective=objective,
     )
     console.print(
         f"[bold]{profile.model}[/bold]: KOPs {', '.join(profile.kops)}; "
         f"{space.size} configurations; {args.method}, {args.trials} trials"
         + (f", p99 SLO {args.slo_p99_ms:g} ms" if args.slo_p99_ms else "")
+        + (f", target {args.target_rps:g} rps" if args.target_rps else "")
     )
     for op, known in profile.unseen.items():
         console.print(f"  unseen operator {op!r}: counted as {known!r}")
-    history = run_trials(strategy, backend.run, space, args.trials, console)
+    history = run_trials(strategy, backend.run, space, args.trials, console, objective=objective)
     from falcon_operator.cli.report import falcon_for, offline
     from falcon_operator.report.messages import no_success
 
@@ -219,6 +240,7 @@ def run(args: argparse.Namespace) -> int:
         space=space,
         slo_p99_ms=args.slo_p99_ms,
         details={"method": f"{args.method}, seed {args.seed}", "budget": f"{args.trials} trials"},
+        goal=objective,
     )
     if page is not None:
         console.print(f"report: {page}")
@@ -229,11 +251,12 @@ def run(args: argparse.Namespace) -> int:
             "widen the space, relax the SLO or add trials"
         )
         return 1
-    _write(args, best, catalog, name, source)
+    _write(args, best, catalog, name, source, objective)
     failed = sum(not t.ok for t in history)
     console.print(
         f"[bold green]recommendation[/bold green]: {dict(best.config)}\n"
-        f"  {_describe(best)}; {failed} of {len(history)} trials failed or were infeasible\n"
+        f"  {_describe(best, objective)}; "
+        f"{failed} of {len(history)} trials failed or were infeasible\n"
         f"  wrote {args.output}: apply with kubectl apply --server-side -f {args.output}"
         + (f"\n  model: {source.todo}" if source.todo else "")
         + (f"\n  why: {why}" if why else "")

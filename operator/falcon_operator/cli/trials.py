@@ -18,13 +18,15 @@ from falcon_operator.core.knobs import BATCH, POWER
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from falcon_operator.core.objective import Objective
     from falcon_operator.core.records import TrialRecord
     from falcon_operator.core.space import Space, Value
     from falcon_operator.search.strategy import Strategy
 
 #: the widest trial line (the issue's limit; a terminal of 100 columns never wraps one)
 WIDTH = 100
-MEASURED = f"{'rps':>8} {'p99 ms':>8} {'$/h':>6} {'rps/$':>8}"
+MEASURED_HEAD = f"{'rps':>8} {'p99 ms':>8} {'$/h':>6}"
+MEASURED = f"{MEASURED_HEAD} {'rps/$':>8}"
 #: shorter column titles for the fleet's knobs, leaving a failure's reason room on one line
 TITLES = {BATCH: "batch", POWER: "power"}
 
@@ -32,7 +34,9 @@ TITLES = {BATCH: "batch", POWER: "power"}
 class TrialLines:
     """Formats trial lines for ``space`` and a budget of ``trials``."""
 
-    def __init__(self, space: Space, trials: int) -> None:
+    def __init__(self, space: Space, trials: int, *, objective: Objective | None = None) -> None:
+        #: the score's column: requests/s per $/h, or the target fleet's $/h (core/objective.py)
+        self.objective = objective
         self.names = [k.name for k in space.knobs]
         self.titles = [TITLES.get(k.name, k.name) for k in space.knobs]
         self.widths = [
@@ -45,8 +49,11 @@ class TrialLines:
         self.count = len(f"{trials}/{trials}")
         self.trials = trials
 
-    def header(self, measured: str = MEASURED) -> str:
+    def header(self, measured: str | None = None) -> str:
         """The knob names over their columns, then the measurement's columns."""
+        if measured is None:
+            unit = self.objective.unit if self.objective is not None else "rps/$"
+            measured = f"{MEASURED_HEAD} {unit:>8}"
         cols = " ".join(
             f"{t:{a}{w}}" for t, w, a in zip(self.titles, self.widths, self.align, strict=True)
         )
@@ -65,9 +72,11 @@ class TrialLines:
         head = self.head(n, config)
         if record.ok and record.objective is not None:
             m = record.metrics
+            o = self.objective
+            shown = record.objective if o is None else o.shown(record.objective)
             return head + (
                 f"{m['rps']:8.1f} {m['p99_ms']:8.1f} {m['cost_per_hour']:6.3f} "
-                f"{record.objective:8.1f}"
+                + (f"{shown:8.1f}" if o is None or o.unit == "rps/$" else f"{shown:8.3f}")
             )
         text = f"{record.outcome.value}: {record.reason}"
         width = max(WIDTH - len(head), 30)
@@ -85,11 +94,13 @@ def run_trials(
     space: Space,
     trials: int,
     console: Console,
+    *,
+    objective: Objective | None = None,
 ) -> list[TrialRecord]:
     """Drive ``strategy`` for up to ``trials`` trials, measure each, print its line."""
     from falcon_operator.search.driver import Budget, Driver
 
-    lines = TrialLines(space, trials)
+    lines = TrialLines(space, trials, objective=objective)
     console.print(lines.header(), highlight=False, style="bold", soft_wrap=True)
     with Steps(console, "trials", trials, unit="trials") as steps:
 

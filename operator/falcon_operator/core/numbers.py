@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 
+from falcon_operator.core.objective import Metric, Objective
+
 #: significant digits of every number shown to a user
 DIGITS = 4
 
@@ -47,9 +49,13 @@ def versus(a: float, b: float, *, digits: int = DIGITS) -> tuple[str, str]:
     return repr(float(a)), repr(float(b))
 
 
-def objective(x: float) -> str:
-    """An objective (requests per second per dollar-hour) with its unit."""
-    return f"{plain(x)} req/s per $/h"
+def objective(x: float, goal: Objective | None = None) -> str:
+    """A score of ``goal`` (default: requests per second per dollar-hour) with its unit:
+    ``13468 req/s per $/h``, or for CostAtTargetThroughput the $/h of the replicas that serve
+    the target, ``1.782 $/h for 2500 req/s``."""
+    if goal is None or goal.metric is Metric.RPS_PER_DOLLAR:
+        return f"{plain(x)} req/s per $/h"
+    return f"{plain(goal.shown(x))} $/h for {plain(goal.target_rps or 0.0)} req/s"
 
 
 def slo_break(p99_ms: float, slo_p99_ms: float) -> str:

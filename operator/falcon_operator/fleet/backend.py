@@ -2,19 +2,16 @@
 
 Knobs are the registry's (:mod:`falcon_operator.core.knobs`): a GPU or MIG slice label such as
 ``A100/3g.20gb``, CPU cores, an MPS memory limit in GB (``0`` means the whole slice), the batch
-size, the power cap (percent of TDP) and, when asked for, the Triton instance count. The objective
-is requests per second per dollar-hour; a configuration that fails gets the measurement's failure
-kind (``oom``, ``slo``), whose policy (core/records.py) makes out-of-memory *infeasible* and an
-SLO break *failed*.
+size, the power cap (percent of TDP) and, when asked for, the Triton instance count. Prices,
+scores and the SLO are the search's :class:`~falcon_operator.core.objective.Objective`; a
+configuration that fails gets the measurement's failure kind (``oom``, ``slo``), whose policy
+(core/records.py) makes out-of-memory *infeasible* and an SLO break *failed*.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-
-import numpy as np
-from numpy.typing import NDArray
+from collections.abc import Mapping, Sequence
 
 from falcon_operator.core.catalog import Catalog
 from falcon_operator.core.knobs import (
@@ -29,6 +26,7 @@ from falcon_operator.core.knobs import (
 )
 from falcon_operator.core.knobs import DEFAULT_INSTANCES as DEFAULT_INSTANCE_COUNTS
 from falcon_operator.core.numbers import slo_break
+from falcon_operator.core.objective import CostFunction, Objective
 from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Space, Value
 from falcon_operator.fleet.performance import FleetModel, Measurement, Workload
@@ -63,43 +61,37 @@ def fleet_space(
     )  # fmt: skip
 
 
-def low_load(m: Measurement) -> dict[str, float]:
+def low_load(m: Measurement, cost_per_hour: float) -> dict[str, float]:
     """The latencies of a configuration whose SLO is out of reach, measured at low load."""
-    values = {"p50_ms": m.p50_ms, "p99_ms": m.p99_ms, "cost_per_hour": m.cost_per_hour}
+    values = {"p50_ms": m.p50_ms, "p99_ms": m.p99_ms, "cost_per_hour": cost_per_hour}
     return {k: v for k, v in values.items() if math.isfinite(v)}
 
 
 class FleetBackend:
-    """Answers trials with the fleet's performance model (seeded noise per trial)."""
+    """Answers trials with the fleet's performance model (seeded noise per trial), priced and
+    scored by ``objective`` (default: requests per second per dollar-hour at the catalog's
+    prices, no SLO)."""
 
     def __init__(
         self,
         workload: Workload,
         model: FleetModel,
         *,
-        slo_p99_ms: float | None = None,
+        objective: Objective | None = None,
         seed: int = 0,
     ) -> None:
         self.workload = workload
         self.model = model
-        self.slo_p99_ms = slo_p99_ms
+        self.objective = objective or Objective.of(model.catalog)
         self.seed = seed
 
-    def cost_function(self, space: Space) -> Callable[[NDArray[np.int64]], NDArray[np.float64]]:
+    @property
+    def slo_p99_ms(self) -> float | None:
+        return self.objective.slo_p99_ms
+
+    def cost_function(self, space: Space) -> CostFunction:
         """The known $/h of every configuration of ``space`` (vectorised, for priors)."""
-        gpus = space.knob(GPU).values
-        cpus = space.knob(CPUS).values
-        table = np.array(
-            [[self.model.cost_per_hour(self.model.catalog.slice(str(g)), float(c)) for c in cpus]
-             for g in gpus]
-        )  # fmt: skip
-        j_gpu, j_cpu = space.names.index(GPU), space.names.index(CPUS)
-
-        def cost(idx: NDArray[np.int64]) -> NDArray[np.float64]:
-            codes = space.codes(idx)
-            return np.asarray(table[codes[:, j_gpu], codes[:, j_cpu]], dtype=float)
-
-        return cost
+        return self.objective.cost_function(space)
 
     def measure(self, config: Mapping[str, Value], *, noisy: bool = True) -> Measurement:
         return self.model.measure(
@@ -112,13 +104,16 @@ class FleetBackend:
     def run(self, config: Mapping[str, Value], *, noisy: bool = True) -> TrialRecord:
         """The trial record of ``config`` (the expected measurement when not ``noisy``)."""
         m = self.measure(config, noisy=noisy)
-        if m.feasible and self.slo_p99_ms is not None and m.p99_ms > self.slo_p99_ms:
-            reason = slo_break(m.p99_ms, self.slo_p99_ms)
-            return TrialRecord.failed(config, FailureKind.SLO, reason, metrics=m.metrics())
+        cost = self.objective.cost_per_hour(config)
+        metrics = m.metrics() | {"cost_per_hour": cost}
+        if m.feasible and self.objective.slo_broken(m.p99_ms):
+            reason = slo_break(m.p99_ms, self.objective.slo_p99_ms or 0.0)
+            return TrialRecord.failed(config, FailureKind.SLO, reason, metrics=metrics)
         if m.feasible:
-            return TrialRecord(dict(config), Outcome.OK, m.rps_per_dollar, metrics=m.metrics())
+            score = self.objective.score(rps=m.rps, p99_ms=m.p99_ms, cost_per_hour=cost)
+            return TrialRecord(dict(config), Outcome.OK, score, metrics=metrics)
         kind = m.failure
         assert kind is not None  # a measurement that is not feasible says why
         # out of memory says nothing more; an SLO out of reach: the p99 at low load says by how much
-        metrics = low_load(m) if kind is FailureKind.SLO else {}
-        return TrialRecord.failed(config, kind, m.reason, metrics=metrics)
+        failed = low_load(m, cost) if kind is FailureKind.SLO else {}
+        return TrialRecord.failed(config, kind, m.reason, metrics=failed)

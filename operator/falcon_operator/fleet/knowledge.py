@@ -1,17 +1,19 @@
 """Knowledge of the simulated fleet: what offline profiling of *other* models on it would teach.
 
 The fleet's knowledge base is built like the paper's: source models (``fleet.models.SOURCES``)
-are "profiled" on every configuration of the search space (the expected trial measurement, in
-requests per second per dollar-hour, normalised by each table's best; cells that run out of
-memory or break the SLO are missing), their operator time shares come from the ONNX analysis,
-and the KOP resource curves come from each source operator run alone on the fleet.
+are "profiled" on every configuration of the search space (the expected trial score under the
+search's objective — its metric, prices and SLO — normalised by each table's best; cells that
+run out of memory or break the SLO are missing), their operator time shares come from the ONNX
+analysis, and the KOP resource curves come from each source operator run alone on the fleet.
 
-``fleet_knowledge`` returns it for a given space and SLO; it is what ``falcon search`` starts
-from. The benchmark (``bench/fleet.py``) writes the same data in the Falcon layout.
+``fleet_knowledge`` returns it for a given space and objective; it is what ``falcon search`` and
+the operator start from. The benchmark (``bench/fleet.py``) writes the same data in the Falcon
+layout.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -25,8 +27,10 @@ import onnx
 from numpy.typing import NDArray
 
 from falcon_operator import __version__
+from falcon_operator.core.catalog import Catalog
 from falcon_operator.core.errors import KnowledgeError
 from falcon_operator.core.knobs import BATCH, CPUS, GPU, GPU_MEMORY, POWER
+from falcon_operator.core.objective import Objective
 from falcon_operator.core.space import Space
 from falcon_operator.fleet.backend import FleetBackend
 from falcon_operator.fleet.models import SOURCES, Builder
@@ -103,51 +107,70 @@ def operator_loads(workloads: Iterable[Workload]) -> dict[str, OperatorLoad]:
 
 
 def operator_curve(
-    load: OperatorLoad, model: FleetModel, space: Space, pair: tuple[str, str, str]
+    load: OperatorLoad,
+    model: FleetModel,
+    space: Space,
+    pair: tuple[str, str, str],
+    *,
+    objective: Objective | None = None,
 ) -> Curve:
     """The operator alone on the fleet over a knob pair (other knobs at their largest value),
-    in requests per second per dollar-hour, min-max normalised."""
+    scored by ``objective``'s relaxed (fractional-replica) score without its SLO — requests per
+    second per dollar-hour for the default — min-max normalised."""
     name, knob1, knob2 = pair
     alone = Workload(load.operator, (load,), load.weight_bytes, load.bytes_per_sample)
-    backend = FleetBackend(alone, model)
+    objective = dataclasses.replace(objective or Objective.of(model.catalog), slo_p99_ms=None)
+    backend = FleetBackend(alone, model, objective=objective)
     base = {k.name: k.values[-1] for k in space.knobs}
     base.update({GPU_MEMORY: 0.0, GPU: space.knob(GPU).values[0]})  # no MPS limit
     cells = []
     for v1 in space.knob(knob1).values:
         for v2 in space.knob(knob2).values:
-            m = backend.measure({**base, knob1: v1, knob2: v2}, noisy=False)
-            cells.append((float(v1), v2, m.rps_per_dollar if m.feasible else 0.0))
-    values = np.array([v for *_, v in cells])
+            config = {**base, knob1: v1, knob2: v2}
+            m = backend.measure(config, noisy=False)
+            rps = m.rps if m.feasible else 0.0
+            cells.append((float(v1), v2, rps, objective.cost_per_hour(config)))
+    values = objective.scores(np.array([c[2] for c in cells]), np.array([c[3] for c in cells]))
+    cells = [(a, b, float(v), 0.0) for (a, b, *_), v in zip(cells, values, strict=True)]
     span = float(np.ptp(values)) or 1.0
-    points = tuple((a, b, (v - values.min()) / span) for a, b, v in cells)
+    points = tuple((a, b, (v - values.min()) / span) for a, b, v, _ in cells)
     return Curve(load.operator, name, knob1, knob2, points)  # type: ignore[arg-type]
 
 
 def operator_curves(
-    loads: Mapping[str, OperatorLoad], model: FleetModel, space: Space
+    loads: Mapping[str, OperatorLoad],
+    model: FleetModel,
+    space: Space,
+    *,
+    objective: Objective | None = None,
 ) -> list[Curve]:
     """Every operator's curve over every knob pair the space has both knobs of."""
     names = set(space.names)
     pairs = [p for p in CURVE_PAIRS if {p[1], p[2]} <= names]
-    return [operator_curve(load, model, space, pair) for pair in pairs for load in loads.values()]
+    return [
+        operator_curve(load, model, space, pair, objective=objective)
+        for pair in pairs
+        for load in loads.values()
+    ]
 
 
 def fleet_knowledge(
     model: FleetModel,
     space: Space,
     *,
-    slo_p99_ms: float | None,
+    objective: Objective,
     sources: Sequence[ProfiledModel] | None = None,
     settings: KnowledgeSettings | None = None,
 ) -> Knowledge:
     """The knowledge base of ``sources`` (default: every model of ``fleet.models.SOURCES``)
-    profiled on ``space`` under the SLO."""
+    profiled on ``space`` and scored by ``objective`` (metric, prices, SLO)."""
     profiled = list(sources) if sources is not None else profile_models(SOURCES)
     tables = [
-        measured_table(FleetBackend(p.workload, model, slo_p99_ms=slo_p99_ms), space, name=p.name)
+        measured_table(FleetBackend(p.workload, model, objective=objective), space, name=p.name)
         for p in profiled
     ]
-    curves = operator_curves(operator_loads(p.workload for p in profiled), model, space)
+    loads = operator_loads(p.workload for p in profiled)
+    curves = operator_curves(loads, model, space, objective=objective)
     return build_knowledge(
         curves=curves,
         sources=tables,
@@ -167,26 +190,39 @@ def cache_dir() -> Path:
     return Path(root) / "knowledge"
 
 
+def catalog_key(catalog: Catalog) -> str:
+    """Every figure of the catalog (GPU peaks, memory, MIG profiles, prices) as canonical JSON."""
+    return json.dumps(dataclasses.asdict(catalog), sort_keys=True, default=str)
+
+
+def knowledge_key(model: FleetModel, space: Space, objective: Objective) -> str:
+    """What a fleet knowledge base depends on: objective (metric, target, prices, SLO), the
+    catalog, the space, the performance model's constants, the sources and the package."""
+    return json.dumps(
+        {
+            "version": __version__,
+            "objective": objective.cache_key(),
+            "catalog": catalog_key(model.catalog),
+            "settings": repr(model.settings),
+            "space": space.describe(),
+            "sources": sorted(SOURCES),
+        },
+        sort_keys=True,
+        default=str,
+    )
+
+
 def cached_fleet_knowledge(
-    model: FleetModel, space: Space, *, slo_p99_ms: float | None, catalog_text: str
+    model: FleetModel, space: Space, *, objective: Objective
 ) -> tuple[Knowledge, bool]:
     """``fleet_knowledge`` for the default sources, from the cache when an identical one was
-    built before (same catalog, space, SLO, model constants and package version).
+    built before (same objective, prices, catalog, SLO, space, model constants and package
+    version: :func:`knowledge_key`).
 
     Returns the knowledge and whether it came from the cache. A cache that cannot be read or
     written is ignored (the knowledge is rebuilt), never an error.
     """
-    key = json.dumps(
-        {
-            "version": __version__,
-            "catalog": catalog_text,
-            "settings": repr(model.settings),
-            "knobs": [[k.name, [str(v) for v in k.values]] for k in space.knobs],
-            "slo": slo_p99_ms,
-            "sources": sorted(SOURCES),
-        },
-        sort_keys=True,
-    )
+    key = knowledge_key(model, space, objective)
     path = cache_dir() / f"fleet-{hashlib.sha256(key.encode()).hexdigest()[:16]}.kb.json.gz"
     if path in _LOADED:  # every search of an operator with the same space: one read
         return _LOADED[path], True
@@ -196,7 +232,7 @@ def cached_fleet_knowledge(
             return _LOADED[path], True
         except (KnowledgeError, OSError, ValueError):
             pass  # a stale or damaged cache entry: rebuild it
-    kb = fleet_knowledge(model, space, slo_p99_ms=slo_p99_ms)
+    kb = fleet_knowledge(model, space, objective=objective)
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         kb.save(tmp)

@@ -66,7 +66,6 @@ class ModelSettings:
     context_gb: float = 0.35  #: CUDA context and framework workspace
     cpu_parallel_fraction: float = 0.95  #: Amdahl fraction of request handling that scales
     max_utilisation: float = 0.85  #: the load the trial runner's knee search settles at
-    host_memory_gib: float = 4.0  #: host memory a serving pod reserves
     noise_sigma: float = 0.03  #: multiplicative (log-normal) measurement noise
     #: share of the other model instances' kernels that overlap a batch's own on the GPU
     instance_overlap: float = 0.5
@@ -82,7 +81,6 @@ class Measurement:
     p50_ms: float = math.nan
     p99_ms: float = math.nan
     gpu_memory_gb: float = 0.0
-    cost_per_hour: float = 0.0
     batch_seconds: float = math.nan
     failure: FailureKind | None = None
 
@@ -90,18 +88,13 @@ class Measurement:
         if self.feasible != (self.failure is None):
             raise DataError(f"a measurement is feasible iff it has no failure kind: {self!r}")
 
-    @property
-    def rps_per_dollar(self) -> float:
-        """Requests per second per dollar-per-hour of the configuration."""
-        return self.rps / self.cost_per_hour if self.cost_per_hour > 0 else 0.0
-
     def metrics(self) -> dict[str, float]:
+        """What a trial reports (its price and score come from the objective, fleet/backend.py)."""
         return {
             "rps": self.rps,
             "p50_ms": self.p50_ms,
             "p99_ms": self.p99_ms,
             "gpu_memory_gb": self.gpu_memory_gb,
-            "cost_per_hour": self.cost_per_hour,
         }
 
 
@@ -165,10 +158,6 @@ class FleetModel:
         speedup = 1.0 / ((1.0 - f) + f / max(cpus, 1e-9))
         return speedup / max(w.cpu_seconds_per_request, 1e-12)
 
-    def cost_per_hour(self, sl: Slice, cpus: float) -> float:
-        c = self.catalog
-        return sl.hour + cpus * c.cpu_core_hour + self.settings.host_memory_gib * c.memory_gib_hour
-
     def measure(
         self,
         w: Workload,
@@ -185,13 +174,11 @@ class FleetModel:
         """What a trial in this configuration would report (noise-free when ``seed`` is None)."""
         sl = self.catalog.slice(gpu)
         need = self.gpu_memory_gb(w, batch, instances=instances)
-        cost = self.cost_per_hour(sl, cpus)
         oom = self.out_of_memory(
             w, gpu=gpu, batch=batch, gpu_memory_limit_gb=gpu_memory_limit_gb, instances=instances
         )
         if oom:
-            return Measurement(False, oom, gpu_memory_gb=need, cost_per_hour=cost,
-                               failure=FailureKind.OOM)  # fmt: skip
+            return Measurement(False, oom, gpu_memory_gb=need, failure=FailureKind.OOM)
         t_batch = self.batch_seconds(w, sl, batch, power, instances=instances)
         host = batch * w.cpu_seconds_per_request / max(cpus, 1.0)
         capacity = min(batch / t_batch, self.cpu_capacity(w, cpus))
@@ -201,14 +188,13 @@ class FleetModel:
             low, slo = versus(p99, slo_p99_ms or 0.0)
             return Measurement(False, f"p99 SLO {slo} ms unreachable: p99 ≥ {low} ms even at "
                                "low load", p50_ms=p50, p99_ms=p99, gpu_memory_gb=need,
-                               cost_per_hour=cost, batch_seconds=t_batch,
-                               failure=FailureKind.SLO)  # fmt: skip
+                               batch_seconds=t_batch, failure=FailureKind.SLO)  # fmt: skip
         key = (gpu, cpus, batch, power, gpu_memory_limit_gb) + (
             (instances,) if instances != 1 else ()
         )
         noise = self._noise(seed, *key)
         return Measurement(True, "", rho * capacity * noise[0], p50 * noise[1], p99 * noise[2],
-                           need, cost, t_batch)  # fmt: skip
+                           need, t_batch)  # fmt: skip
 
     def _operating_point(
         self,

@@ -13,12 +13,13 @@ Two sources of prior knowledge, used in this order:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from falcon_operator.core.objective import CostFunction, Objective
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.kops import select_kops
@@ -34,9 +35,9 @@ class Prior:
     space: Space
     profile: Mapping[str, float] = field(default_factory=dict)
     kop_threshold: float | None = None
-    #: known price ($/h) of each configuration, when the objective is throughput per dollar and
-    #: the knowledge only predicts throughput (KOP curves): the curve prior is divided by it
-    cost: Callable[[NDArray[np.int64]], Array] | None = None
+    #: the search's objective, when the knowledge only predicts throughput (KOP curves): the
+    #: curve prior becomes the objective's (relaxed) score of it at each configuration's price
+    objective: Objective | None = None
 
     def __post_init__(self) -> None:
         threshold = self.kop_threshold or self.knowledge.settings.kop_threshold
@@ -52,6 +53,7 @@ class Prior:
             self.sources = np.where(np.isnan(matrix[1]), 0.0, matrix[1])
             self.source_ran = (~np.isnan(matrix[1])).astype(float)
         self._curve_terms = self._curve_weights()
+        self._cost: CostFunction | None = None
         self._cache: Array | None = None
         self._spread = (
             float(self.sources.std(0).mean())
@@ -111,9 +113,11 @@ class Prior:
 
     def mean(self, idx: NDArray[np.int64], *, source_weights: Array | None = None) -> Array:
         if self.sources is None:
-            if self.cost is None:
+            if self.objective is None:
                 return self.curve_mean(idx)
-            return np.asarray(self.curve_mean(idx) / np.maximum(self.cost(idx), 1e-9), dtype=float)
+            if self._cost is None:
+                self._cost = self.objective.cost_function(self.space)
+            return self.objective.scores(self.curve_mean(idx), self._cost(idx))
         rows = self.sources[:, idx]
         if source_weights is None:
             return np.asarray(rows.mean(0), dtype=float)

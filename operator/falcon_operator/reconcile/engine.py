@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
+from falcon_operator.core.objective import Objective
 from falcon_operator.core.records import TrialRecord
 from falcon_operator.core.space import Config, Value
 from falcon_operator.knowledge.base import Knowledge
@@ -32,8 +33,16 @@ class Engine:
     """The search's driver (ask/tell over the recorded history; blocking: call from a worker
     thread) and the explanation of its winner."""
 
-    def __init__(self, driver: Driver, *, falcon: Callable[[], Strategy] | None = None) -> None:
+    def __init__(
+        self,
+        driver: Driver,
+        *,
+        falcon: Callable[[], Strategy] | None = None,
+        objective: Objective | None = None,
+    ) -> None:
         self.driver = driver
+        #: what the scores mean, for the why line (None: requests per second per dollar-hour)
+        self.objective = objective
         #: builds Falcon's strategy over the same knowledge when ``strategy`` is another one
         self._falcon = falcon
 
@@ -65,7 +74,7 @@ class Engine:
         if strategy is None:
             return ""
         try:
-            return explain(strategy, history)
+            return explain(strategy, history, goal=self.objective)
         except Exception:  # best effort: the search's verdict stands without it
             log.exception("cannot explain the best trial")
             return ""
@@ -78,7 +87,8 @@ def build_engine(
     profile: Mapping[str, float] | None,
     observe: Callable[[float], None] | None = None,
 ) -> Engine:
-    """The strategy named by ``spec.algorithm`` over the spec's space, priced by its prices."""
+    """The strategy named by ``spec.algorithm`` over the spec's space, scored by its objective
+    (metric, prices, target)."""
     algo = rs.spec.algorithm
     settings = FalconSettings(kop_threshold=algo.kop_threshold) if algo.kop_threshold else None
 
@@ -90,11 +100,13 @@ def build_engine(
             profile=profile,
             seed=algo.seed,
             falcon_settings=settings,
-            cost=rs.cost_function(),
+            objective=rs.objective,
         )
 
     return Engine(
-        search_driver(rs, strategy(algo.name), observe=observe), falcon=lambda: strategy("falcon")
+        search_driver(rs, strategy(algo.name), observe=observe),
+        falcon=lambda: strategy("falcon"),
+        objective=rs.objective,
     )
 
 

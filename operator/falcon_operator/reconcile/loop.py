@@ -121,6 +121,7 @@ class SearchLoop:
             decision.stop,
             running=len(self.active),
             slo_p99_ms=rs.spec.objective.slo_p99_ms,
+            goal=rs.objective,
         )
         if fin is None and decision.ask:
             self._launch(decision.ask, views, recorded)
@@ -193,7 +194,7 @@ class SearchLoop:
         best = status.get("best")
         message = f"{counts.done}/{rs.spec.budget.max_trials} trials done, {counts.running} running"
         if best:
-            message += f"; best so far {best['gpu']}: {objective(best['objective'])}"
+            message += f"; best so far {best['gpu']}: {objective(best['objective'], rs.objective)}"
         self.condition("SpecValid", True, "Valid", "the spec is valid")
         self.condition("Progressing", True, "TrialsRunning", message)
         status.update(

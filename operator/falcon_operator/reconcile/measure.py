@@ -56,7 +56,7 @@ async def simulated(
     """A simulated trial on the ready pod ``view`` (fresh or reused): the fleet's measurement."""
     assert ctx.sim is not None
     if ctx.sim.fault_for(launch.config) is not None:  # a reused pod asked for a batch too large
-        return ctx.sim.record(launch.config, cost_per_hour=ctx.resolved.cost(launch.config))
+        return ctx.sim.record(launch.config)
     deadline = time.monotonic() + ctx.sim.trial_seconds(ctx.resolved.spec.budget)
     while True:
         current = await _look(kube, ctx, launch, view)
@@ -69,7 +69,7 @@ async def simulated(
         if left <= 0:
             break
         await asyncio.sleep(min(settings.poll_s, left))
-    return ctx.sim.record(launch.config, cost_per_hour=ctx.resolved.cost(launch.config))
+    return ctx.sim.record(launch.config)
 
 
 def reused_runner_args(
@@ -111,8 +111,7 @@ async def reused(
         launch.config,
         report,
         result.window,
-        cost_per_hour=ctx.resolved.cost(launch.config),
-        slo_p99_ms=ctx.resolved.spec.objective.slo_p99_ms,
+        objective=ctx.resolved.objective,
     )
 
 
@@ -145,8 +144,7 @@ async def live(
         launch.config,
         report,
         window,
-        cost_per_hour=ctx.resolved.cost(launch.config),
-        slo_p99_ms=ctx.resolved.spec.objective.slo_p99_ms,
+        objective=ctx.resolved.objective,
     )
 
 

@@ -16,6 +16,7 @@ from typing import Literal
 
 from falcon_operator.core.knobs import BATCH
 from falcon_operator.core.numbers import objective
+from falcon_operator.core.objective import Objective
 from falcon_operator.core.records import Outcome, best_trial
 from falcon_operator.core.space import Config, Value
 from falcon_operator.report.messages import no_success
@@ -89,13 +90,14 @@ def finish(
     exhausted: bool = False,
     converged: bool = False,
     slo_p99_ms: float | None = None,
+    goal: Objective | None = None,
 ) -> Finish | None:
     """The verdict when the search is over, else None (it also waits for running trials): the
     driver's budget stops, else the given space or convergence stop."""
     stop = budget_stop(driver_budget(budget), records(entries)) or (
         Stop.SPACE if exhausted else Stop.CONVERGED if converged else None
     )
-    return conclude(budget, entries, stop, running=running, slo_p99_ms=slo_p99_ms)
+    return conclude(budget, entries, stop, running=running, slo_p99_ms=slo_p99_ms, goal=goal)
 
 
 def conclude(
@@ -105,6 +107,7 @@ def conclude(
     *,
     running: int,
     slo_p99_ms: float | None = None,
+    goal: Objective | None = None,
 ) -> Finish | None:
     """The Finish of the driver's ``stop``: a failure-budget stop fails the search at once;
     any other waits for the running trials, then succeeds with the best trial (or fails when
@@ -132,7 +135,8 @@ def conclude(
     return Finish(
         "Succeeded",
         stop.value,
-        f"best of {c.done} trials: {best.config['gputype']} {objective(best.objective or 0.0)}",
+        f"best of {c.done} trials: {best.config['gputype']} "
+        f"{objective(best.objective or 0.0, goal)}",
     )
 
 

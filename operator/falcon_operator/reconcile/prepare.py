@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from falcon_operator.core import knobs
-from falcon_operator.core.catalog import Catalog, default_catalog_path, load_catalog
+from falcon_operator.core.catalog import Catalog, load_catalog
 from falcon_operator.core.errors import FalconError, PermanentError, SpecError, TransientError
 from falcon_operator.fleet.knowledge import cached_fleet_knowledge
 from falcon_operator.fleet.performance import FleetModel, Workload
@@ -35,9 +34,6 @@ from falcon_operator.spec.model import ModelSpec, SearchSpec
 from falcon_operator.trials.manifest import SearchRef
 from falcon_operator.trials.simulated import SimulatedFleet
 
-#: the knobs the simulated fleet knows (fleet/backend.py)
-FLEET_KNOBS = knobs.NAMES
-
 
 @functools.cache
 def shipped_knowledge() -> Knowledge:
@@ -51,23 +47,14 @@ def shipped_catalog() -> Catalog:
 
 
 def search_knowledge(resolved: ResolvedSearch) -> Knowledge:
-    """What a search starts from: when the shipped catalog knows every GPU type of its space,
-    the fleet's source models profiled on that space under its SLO (fleet/knowledge.py; built
-    once, then cached on disk, like ``falcon search``); otherwise the paper's KOP curves."""
-    catalog = shipped_catalog()
-    space = resolved.space
-    if knobs.GPU not in space.names or not set(space.names) <= FLEET_KNOBS:
-        return shipped_knowledge()
-    try:
-        for label in space.knob(knobs.GPU).values:
-            catalog.slice(str(label))
-    except FalconError:
-        return shipped_knowledge()
+    """What a search starts from: the fleet's source models profiled on its space, on the
+    catalog its spec was resolved against (which therefore knows every GPU type of the space),
+    and scored by its objective — metric, prices with the search's overrides, SLO
+    (fleet/knowledge.py; built once, then cached on disk, like ``falcon search``). Every knob
+    of a spec's space is a registry knob the simulated fleet renders (core/knobs.py), so there
+    is no fallback to the paper's curves here."""
     kb, _ = cached_fleet_knowledge(
-        FleetModel(catalog),
-        space,
-        slo_p99_ms=resolved.spec.objective.slo_p99_ms,
-        catalog_text=default_catalog_path().read_text(),
+        FleetModel(resolved.catalog), resolved.space, objective=resolved.objective
     )
     return kb
 
@@ -168,7 +155,7 @@ async def prepare(
             sim = SimulatedFleet(
                 workload,
                 settings.simulate,
-                slo_p99_ms=spec.objective.slo_p99_ms,
+                objective=resolved.objective,
                 seed=spec.algorithm.seed,
                 catalog=resolved.catalog,
             )

@@ -88,9 +88,10 @@ class TrialRunner:
         where = f" on reused pod {entry.pod}" if entry.reused else ""
         if r.ok:
             m = r.metrics
+            score = objective(r.objective or 0.0, self.ctx.resolved.objective)
             msg = (
                 f"trial {entry.name}{where}: {plain(m.get('rps', 0))} req/s, p99 "
-                f"{plain(m.get('p99_ms', 0))} ms, {objective(r.objective or 0.0)}"
+                f"{plain(m.get('p99_ms', 0))} ms, {score}"
             )
             await self.kube.event(ref, "Normal", "TrialFinished", msg)
         else:

@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from falcon_operator.core.objective import Objective
 from falcon_operator.core.records import Outcome, TrialRecord, best_trial
 from falcon_operator.core.space import Space, Value
 from falcon_operator.report.why import Skipped, estimates, skipped, why_line
@@ -37,6 +38,8 @@ class ReportData:
     why: str
     #: extra lines for the page's summary (method, phase, message, ...)
     details: Mapping[str, str] = field(default_factory=dict)
+    #: what the scores mean (None: requests per second per dollar-hour)
+    goal: Objective | None = None
 
     @property
     def history(self) -> list[TrialRecord]:
@@ -68,13 +71,14 @@ def build(
     slo_p99_ms: float | None,
     labels: Sequence[str] | None = None,
     details: Mapping[str, str] | None = None,
+    goal: Objective | None = None,
 ) -> ReportData:
     """The report of a search; ``strategy`` (Falcon's, over the search's knowledge) explains
     the values it did not try (without it, they are listed as not tried)."""
     names = list(labels) if labels is not None else [f"trial {i + 1}" for i in range(len(history))]
     trials = [Trial(n, r) for n, r in zip(names, history, strict=True)]
     if strategy is not None:
-        skips = skipped(strategy, history, est=estimates(strategy, history))
+        skips = skipped(strategy, history, est=estimates(strategy, history), goal=goal)
     else:
         skips = _untried(space, history)
     return ReportData(
@@ -85,6 +89,7 @@ def build(
         skipped=skips,
         why=why_line(history, skips),
         details=dict(details or {}),
+        goal=goal,
     )
 
 

@@ -26,7 +26,8 @@ img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
 """
 
 CAPTIONS = {
-    "objective.png": "Objective (requests per second per dollar-hour) of every trial, in order, "
+    "objective.png": "Objective (the search's metric, higher is better: requests per second per "
+    "dollar-hour, or 1 / the $/h of the replicas serving the target) of every trial, in order, "
     "and the best so far. Crosses on the axis: trials without an objective.",
     "latency.png": "Throughput against p99 latency of every measured trial; the dashed line is "
     "the SLO. Numbers are trial numbers; the circle is the best trial.",
@@ -81,6 +82,11 @@ def _summary(data: ReportData) -> str:
     lines = [f"<li>{html.escape(k)}: {html.escape(v)}</li>" for k, v in data.details.items()]
     if data.slo_p99_ms is not None:
         lines.append(f"<li>p99 SLO: {plain(data.slo_p99_ms)} ms</li>")
+    if data.goal is not None and data.goal.target_rps is not None:
+        lines.append(
+            f"<li>objective: {data.goal.metric}, the cheapest replicas serving "
+            f"{plain(data.goal.target_rps)} req/s</li>"
+        )
     lines.append(f"<li>trials: {len(data.trials)}</li>")
     if best is None:
         verdict = no_success(
@@ -91,7 +97,7 @@ def _summary(data: ReportData) -> str:
         r = best.record
         head = (
             f"<p><b>Best:</b> {html.escape(best.label)}, {html.escape(short_config(r.config))}: "
-            f"{html.escape(objective(r.objective or 0.0))}"
+            f"{html.escape(objective(r.objective or 0.0, data.goal))}"
             f" ({_cell(best.metric('rps'))} req/s, p99 {_cell(best.metric('p99_ms'))} ms, "
             f"{_cell(best.metric('cost_per_hour'))} $/h)</p>"
             f'<p class="why"><b>Why:</b> {html.escape(data.why)}</p>'

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from falcon_operator.core.knobs import BATCH, GPU
 from falcon_operator.core.numbers import objective, plain
+from falcon_operator.core.objective import Objective
 from falcon_operator.core.records import TrialRecord, best_trial
 from falcon_operator.core.space import Value
 from falcon_operator.report.messages import short_config
@@ -80,7 +81,11 @@ def _ratio_text(ratio: float) -> str:
 
 
 def skipped(
-    strategy: FalconStrategy, history: Sequence[TrialRecord], *, est: Estimates | None = None
+    strategy: FalconStrategy,
+    history: Sequence[TrialRecord],
+    *,
+    est: Estimates | None = None,
+    goal: Objective | None = None,
 ) -> list[Skipped]:
     """Every knob value of the space that no trial used, with the reason it was skipped."""
     space = strategy.space
@@ -116,7 +121,7 @@ def skipped(
             value_best = float(est.estimate[runnable].max())
             ratio = value_best / top if top else None
             if ratio is None:
-                reason = f"not tried; estimated at most {objective(value_best)}"
+                reason = f"not tried; estimated at most {objective(value_best, goal)}"
             elif ratio < 1:
                 reason = f"estimated at most {_ratio_text(ratio)} of the best measured"
             else:
@@ -176,15 +181,17 @@ def why_line(history: Sequence[TrialRecord], skips: Sequence[Skipped], *, knob: 
     return "; ".join(parts)
 
 
-def explain(strategy: FalconStrategy, history: Sequence[TrialRecord]) -> str:
+def explain(
+    strategy: FalconStrategy, history: Sequence[TrialRecord], *, goal: Objective | None = None
+) -> str:
     """The why line of a search from its strategy and history ("" before any success)."""
     if best_trial(history) is None:
         return ""
-    return why_line(history, skipped(strategy, history))
+    return why_line(history, skipped(strategy, history, goal=goal))
 
 
-def best_text(best: TrialRecord) -> str:
+def best_text(best: TrialRecord, *, goal: Objective | None = None) -> str:
     """The winner in a few words, for headings."""
-    return f"{short_config(best.config)}: {objective(best.objective or 0.0)}, " + (
+    return f"{short_config(best.config)}: {objective(best.objective or 0.0, goal)}, " + (
         f"p99 {plain(best.metrics['p99_ms'])} ms" if "p99_ms" in best.metrics else "no p99"
     )

@@ -13,11 +13,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
 
+from falcon_operator.core.objective import Objective
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.prior import Prior
@@ -73,10 +74,10 @@ class _PriorStrategy(Strategy):
         *,
         profile: Mapping[str, float] | None = None,
         seed: int = 0,
-        cost: Callable[[Index], Array] | None = None,
+        objective: Objective | None = None,
     ) -> None:
         super().__init__(space, seed=seed)
-        self.prior = Prior(knowledge, space, dict(profile or {}), cost=cost)
+        self.prior = Prior(knowledge, space, dict(profile or {}), objective=objective)
 
 
 class TransferPriorStrategy(_PriorStrategy):

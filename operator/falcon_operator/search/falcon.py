@@ -20,12 +20,13 @@ state, so a restarted operator rebuilds it from the recorded trials):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
 
+from falcon_operator.core.objective import Objective
 from falcon_operator.core.records import History
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
@@ -104,12 +105,12 @@ class FalconStrategy(Strategy):
         profile: Mapping[str, float] | None = None,
         seed: int = 0,
         settings: FalconSettings | None = None,
-        cost: Callable[[Index], Array] | None = None,
+        objective: Objective | None = None,
     ) -> None:
         super().__init__(space, seed=seed)
         self.settings = settings or FalconSettings()
         self.prior = Prior(
-            knowledge, space, dict(profile or {}), self.settings.kop_threshold, cost=cost
+            knowledge, space, dict(profile or {}), self.settings.kop_threshold, objective=objective
         )
         self._scale: float | None = None
         kops = self.prior.kops or knowledge.operators

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-
-import numpy as np
-from numpy.typing import NDArray
+from collections.abc import Mapping
 
 from falcon_operator.core.errors import StrategyError
+from falcon_operator.core.objective import Objective
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.search.baselines import (
@@ -31,12 +29,15 @@ def make_strategy(
     profile: Mapping[str, float] | None = None,
     seed: int = 0,
     falcon_settings: FalconSettings | None = None,
-    cost: Callable[[NDArray[np.int64]], NDArray[np.float64]] | None = None,
+    objective: Objective | None = None,
 ) -> Strategy:
     """Build the strategy called ``name`` (one of :data:`METHODS`).
 
-    ``cost`` gives the known price ($/h) of configurations when the objective is throughput
-    per dollar; prior-driven strategies divide their throughput prior by it.
+    ``objective`` (metric and prices) turns a throughput-only prior (KOP curves) into the
+    objective's score at each configuration's price, for the transfer-prior and morphling
+    baselines. Falcon's own prior is used as it is: the fleet's source tables are already
+    scored by the objective (fleet/knowledge.py), and the paper's curves are Falcon's as
+    published.
     """
     if name == "falcon":
         return FalconStrategy(
@@ -47,7 +48,9 @@ def make_strategy(
     if name == "gp-bo":
         return GPBOStrategy(space, seed=seed)
     if name == "transfer-prior":
-        return TransferPriorStrategy(space, knowledge, profile=profile, seed=seed, cost=cost)
+        return TransferPriorStrategy(
+            space, knowledge, profile=profile, seed=seed, objective=objective
+        )
     if name == "morphling":
-        return MorphlingStrategy(space, knowledge, profile=profile, seed=seed, cost=cost)
+        return MorphlingStrategy(space, knowledge, profile=profile, seed=seed, objective=objective)
     raise StrategyError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")

@@ -4,7 +4,7 @@
 - :mod:`~falcon_operator.spec.model` — the dataclasses (defaults equal the CRD's).
 - :mod:`~falcon_operator.spec.parse` — :func:`parse_spec` (errors are :class:`SpecError`).
 - :mod:`~falcon_operator.spec.resolve` — :func:`resolve`: GPU choices, the search ``Space``,
-  the price table and cost function.
+  the objective (metric, prices, SLO; ``core.objective``).
 """
 
 from falcon_operator.core.errors import SpecError
@@ -20,8 +20,7 @@ from falcon_operator.spec.model import (
     SearchSpaceSpec,
     SearchSpec,
 )
-from falcon_operator.spec.parse import parse_spec
-from falcon_operator.spec.prices import PriceTable, prices_from_document
+from falcon_operator.spec.parse import parse_spec, prices_from_document
 from falcon_operator.spec.resolve import GpuChoice, ResolvedSearch, resolve
 
 __all__ = [
@@ -34,7 +33,6 @@ __all__ = [
     "ObjectiveSpec",
     "OutputSpec",
     "PriceOverrides",
-    "PriceTable",
     "ResolvedSearch",
     "SearchSpaceSpec",
     "SearchSpec",

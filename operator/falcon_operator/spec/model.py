@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from falcon_operator.core import knobs
+from falcon_operator.core.objective import METRICS as METRICS  # re-exported: the CRD's enum
+from falcon_operator.core.objective import Metric
+from falcon_operator.core.prices import PriceOverrides as PriceOverrides  # spec.prices' type
 from falcon_operator.core.space import Value
 from falcon_operator.spec.constants import TRITON_IMAGE
 
 OutputMode = Literal["Status", "ConfigMap", "Apply"]
 OUTPUT_MODES: tuple[OutputMode, ...] = ("Status", "ConfigMap", "Apply")
-METRICS = ("RequestsPerSecondPerDollar",)
 
 
 @dataclass(frozen=True)
@@ -72,20 +74,12 @@ class SearchSpaceSpec:
 
 
 @dataclass(frozen=True)
-class PriceOverrides:
-    """Prices given in the spec (or its prices ConfigMap); the rest comes from the catalog."""
-
-    gpu_hour: Mapping[str, float] = field(default_factory=dict)
-    cpu_core_hour: float | None = None
-    memory_gib_hour: float | None = None
-
-
-@dataclass(frozen=True)
 class ObjectiveSpec:
     """What is maximised, under which latency objective, at which prices."""
 
-    metric: str = "RequestsPerSecondPerDollar"
+    metric: Metric = Metric.RPS_PER_DOLLAR
     slo_p99_ms: float | None = None
+    target_rps: float | None = None  #: required by (and only by) CostAtTargetThroughput
     prices: PriceOverrides | None = None
     prices_config_map: ConfigMapKeyRef | None = None
 

@@ -10,8 +10,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
 from falcon_operator.core import knobs
 from falcon_operator.core.errors import SpecError
+from falcon_operator.core.objective import Metric
 from falcon_operator.search.methods import METHODS
 from falcon_operator.spec import fields as f
 from falcon_operator.spec.model import (
@@ -123,11 +126,18 @@ def parse_objective(raw: f.Raw, path: str = "spec.objective") -> ObjectiveSpec:
     metric = f.string(raw, "metric", path, default=METRICS[0])
     if metric not in METRICS:
         raise SpecError(f"{path}.metric must be one of {list(METRICS)}, got {metric!r}")
+    target = f.number(raw, "targetRequestsPerSecond", path, default=None, low=1e-9, high=1e9)
+    if (metric == Metric.COST_AT_TARGET) != (target is not None):
+        raise SpecError(
+            f"{path}.targetRequestsPerSecond: required by metric {Metric.COST_AT_TARGET}"
+            f" and only by it (metric is {metric})"
+        )
     prices, ref = f.section(raw, "prices", path), f.section(raw, "pricesConfigMapRef", path)
     if prices and ref:
         raise SpecError(f"{path}: set at most one of prices or pricesConfigMapRef")
     return ObjectiveSpec(
-        metric=metric,
+        metric=Metric(metric),
+        target_rps=target,
         slo_p99_ms=f.number(raw, "sloP99Ms", path, default=None, low=1e-9, high=600000),
         prices=parse_prices(prices, f"{path}.prices") if prices else None,
         prices_config_map=_ref(ref, "pricesConfigMapRef", path, default_key="prices.yaml")
@@ -142,6 +152,17 @@ def parse_prices(raw: f.Raw, path: str) -> PriceOverrides:
         cpu_core_hour=f.number(raw, "cpuCoreHour", path, default=None, low=0.0, high=math.inf),
         memory_gib_hour=f.number(raw, "memoryGiBHour", path, default=None, low=0, high=math.inf),
     )
+
+
+def prices_from_document(text: str, *, where: str) -> PriceOverrides:
+    """Prices from a ConfigMap value: YAML (or JSON) with gpuHour, cpuCoreHour, memoryGiBHour."""
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{where}: not YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(doc, Mapping):
+        raise SpecError(f"{where}: expected a mapping with gpuHour, cpuCoreHour, memoryGiBHour")
+    return parse_prices(doc, where)
 
 
 def parse_budget(raw: f.Raw, path: str = "spec.budget") -> BudgetSpec:

@@ -1,4 +1,4 @@
-"""A parsed spec resolved against the GPU catalog: GPU choices, the search space, the prices.
+"""A parsed spec resolved against the GPU catalog: GPU choices, the search space, the objective.
 
 Knobs are the registry's (:mod:`falcon_operator.core.knobs`), the space comes from its one
 builder; MIG slices are GPU labels such as ``H100/1g.10gb``. A per-GPU ``mpsMemoryGB`` list
@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from falcon_operator.core.catalog import Catalog
 from falcon_operator.core.errors import DataError, SpecError
 from falcon_operator.core.knobs import GPU, GPU_MEMORY, build_space
+from falcon_operator.core.objective import Objective
+from falcon_operator.core.prices import PriceOverrides
 from falcon_operator.core.space import Space, Value
 from falcon_operator.spec.constants import GPU_RESOURCE, MIG_RESOURCE_PREFIX, PRODUCT_LABEL
-from falcon_operator.spec.model import PriceOverrides, SearchSpaceSpec, SearchSpec
-from falcon_operator.spec.prices import CostFunction, PriceTable, cost_function, price_table
+from falcon_operator.spec.model import SearchSpaceSpec, SearchSpec
 
 
 @dataclass(frozen=True)
@@ -43,19 +44,10 @@ class ResolvedSearch:
     catalog: Catalog
     choices: Mapping[str, GpuChoice]
     space: Space
-    prices: PriceTable
+    objective: Objective  #: metric, prices (overrides over the catalog), SLO, target
 
     def choice(self, config: Mapping[str, Value]) -> GpuChoice:
         return self.choices[str(config[GPU])]
-
-    def cost(self, config: Mapping[str, Value]) -> float:
-        """$/h of a configuration."""
-        host = self.spec.search_space.host_memory_gib
-        return self.prices.cost(config, self.catalog, host)
-
-    def cost_function(self) -> CostFunction:
-        host = self.spec.search_space.host_memory_gib
-        return cost_function(self.space, self.prices, self.catalog, host)
 
 
 def gpu_choices(space: SearchSpaceSpec, catalog: Catalog) -> dict[str, GpuChoice]:
@@ -99,10 +91,18 @@ def resolve(
 ) -> ResolvedSearch:
     """Resolve ``spec``; ``prices`` (from a prices ConfigMap) replace ``spec.objective.prices``."""
     choices = gpu_choices(spec.search_space, catalog)
+    o = spec.objective
     return ResolvedSearch(
         spec=spec,
         catalog=catalog,
         choices=choices,
         space=search_space(spec.search_space, choices),
-        prices=price_table(prices or spec.objective.prices, catalog),
+        objective=Objective.of(
+            catalog,
+            metric=o.metric,
+            prices=prices or o.prices,
+            slo_p99_ms=o.slo_p99_ms,
+            target_rps=o.target_rps,
+            host_memory_gib=spec.search_space.host_memory_gib,
+        ),
     )

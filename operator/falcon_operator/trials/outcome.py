@@ -4,9 +4,10 @@ The runner's report (a typed ``falcon_trial.schema.RunnerReport``) gives through
 percentiles; Triton's counters over the same run must agree with the runner's request counts,
 or the trial is failed (kind ``measurement``). A runner error is kind ``runner``, except a model
 Triton could not load (the runner's ``model-load-failed``), which is kind ``model-load``; a
-report that cannot be read is kind ``runner`` with the parse error. The objective is requests
-per second per dollar-hour. (Simulated trials have no runner report: their record comes from
-the simulated fleet, trials/simulated.py.)
+report that cannot be read is kind ``runner`` with the parse error. The price, the SLO and the
+score are the search's objective (``core.objective``: requests per second per dollar-hour by
+default). (Simulated trials have no runner report: their record comes from the simulated fleet,
+trials/simulated.py.)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import math
 from collections.abc import Mapping
 
 from falcon_operator.core.numbers import slo_break
+from falcon_operator.core.objective import Objective
 from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.metrics import WindowMeasurement
@@ -72,10 +74,11 @@ def judge(
     report: RunnerReport,
     window: WindowMeasurement | None,
     *,
-    cost_per_hour: float,
-    slo_p99_ms: float | None,
+    objective: Objective,
 ) -> TrialRecord:
-    """The record of a trial whose runner produced ``report``."""
+    """The record of a trial whose runner produced ``report``, priced and scored by
+    ``objective``."""
+    cost_per_hour = objective.cost_per_hour(config)
     result = report.result
     if report.status is Status.ERROR or result is None:
         err = report.error
@@ -107,7 +110,8 @@ def judge(
         return TrialRecord.failed(
             config, FailureKind.RUNNER, "no successful request", metrics=metrics
         )
-    if slo_p99_ms is not None and not p99_ms <= slo_p99_ms:
-        reason = slo_break(p99_ms, slo_p99_ms)
+    if objective.slo_broken(p99_ms):
+        reason = slo_break(p99_ms, objective.slo_p99_ms or 0.0)
         return TrialRecord.failed(config, FailureKind.SLO, reason, metrics=metrics)
-    return TrialRecord(dict(config), Outcome.OK, rps / cost_per_hour, metrics=metrics)
+    score = objective.score(rps=rps, p99_ms=p99_ms, cost_per_hour=cost_per_hour)
+    return TrialRecord(dict(config), Outcome.OK, score, metrics=metrics)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from falcon_operator.core.catalog import Catalog, load_catalog
 from falcon_operator.core.numbers import slo_break
+from falcon_operator.core.objective import Objective
 from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.fleet.backend import FleetBackend, low_load
@@ -39,21 +40,22 @@ def simulated_record(
     config: Mapping[str, Value],
     m: Measurement,
     *,
-    cost_per_hour: float,
-    slo_p99_ms: float | None,
+    objective: Objective,
 ) -> TrialRecord:
-    """The record of a trial that measured ``m``; the objective uses the search's prices."""
+    """The record of a trial that measured ``m``, priced and scored by the search's
+    objective."""
+    cost_per_hour = objective.cost_per_hour(config)
     if m.failure is FailureKind.OOM:
         return failed(config, FailureKind.OOM, f"the model does not fit: {m.reason}")
     if m.failure is not None:  # the SLO is out of reach: the p99 at low load says by how much
-        metrics = low_load(m) | {"cost_per_hour": cost_per_hour}
-        return TrialRecord.failed(config, m.failure, m.reason, metrics=metrics)
+        return TrialRecord.failed(config, m.failure, m.reason, metrics=low_load(m, cost_per_hour))
     metrics = {k: v for k, v in m.metrics().items() if math.isfinite(v)}
     metrics["cost_per_hour"] = cost_per_hour
-    if slo_p99_ms is not None and not m.p99_ms <= slo_p99_ms:
-        reason = slo_break(m.p99_ms, slo_p99_ms)
+    if objective.slo_broken(m.p99_ms):
+        reason = slo_break(m.p99_ms, objective.slo_p99_ms or 0.0)
         return TrialRecord.failed(config, FailureKind.SLO, reason, metrics=metrics)
-    return TrialRecord(dict(config), Outcome.OK, m.rps / cost_per_hour, metrics=metrics)
+    score = objective.score(rps=m.rps, p99_ms=m.p99_ms, cost_per_hour=cost_per_hour)
+    return TrialRecord(dict(config), Outcome.OK, score, metrics=metrics)
 
 
 class SimulatedFleet:
@@ -64,13 +66,13 @@ class SimulatedFleet:
         workload: Workload,
         settings: SimulationSettings,
         *,
-        slo_p99_ms: float | None,
+        objective: Objective | None = None,
         seed: int,
         catalog: Catalog | None = None,
     ) -> None:
         self.settings = settings
         self.backend = FleetBackend(
-            workload, FleetModel(catalog or load_catalog()), slo_p99_ms=slo_p99_ms, seed=seed
+            workload, FleetModel(catalog or load_catalog()), objective=objective, seed=seed
         )
 
     def fault_for(self, config: Mapping[str, Value]) -> str | None:
@@ -85,11 +87,9 @@ class SimulatedFleet:
             return self.settings.trial_seconds
         return budget.warmup_s + budget.windows * budget.measurement_s
 
-    def record(self, config: Mapping[str, Value], *, cost_per_hour: float) -> TrialRecord:
-        """What the simulated fleet measures for ``config`` (``falcon search``'s measurement)."""
+    def record(self, config: Mapping[str, Value]) -> TrialRecord:
+        """What the simulated fleet measures for ``config`` (``falcon search``'s measurement),
+        judged by the search's objective."""
         return simulated_record(
-            config,
-            self.backend.measure(config),
-            cost_per_hour=cost_per_hour,
-            slo_p99_ms=self.backend.slo_p99_ms,
+            config, self.backend.measure(config), objective=self.backend.objective
         )
