@@ -177,3 +177,34 @@ def test_search_bad_model_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
     assert main(["search", str(bad)]) == 2
     assert capsys.readouterr().err.startswith("falcon: error:")
     assert main(["search", str(bad.with_name("missing.onnx"))]) == 2
+
+
+def test_search_at_a_target_throughput_writes_the_replicas_that_serve_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import math
+
+    import onnx
+    import yaml
+
+    from falcon_operator.analysis.zoo import resnet_cnn
+
+    model = tmp_path / "net.onnx"
+    onnx.save(resnet_cnn(), model)
+    out = tmp_path / "rec.yaml"
+    argv = ["search", str(model), "--trials", "3", "--gpus", "T4", "--no-mig", "--knowledge",
+            "paper", "--slo-p99-ms", "200", "--output", str(out)]  # fmt: skip
+    assert main([*argv, "--metric", "CostAtTargetThroughput"]) == 2
+    assert "--target-rps is required" in capsys.readouterr().err
+    assert main([*argv, "--target-rps", "100"]) == 2
+    capsys.readouterr()
+    assert main([*argv, "--metric", "CostAtTargetThroughput", "--target-rps", "5000"]) == 0
+    text = capsys.readouterr().out
+    assert "fleet$/h" in text and "rps/$" not in text and "target 5000 rps" in text
+    line = re.search(r"(\d+) × ([\d.]+) \$/h = ([\d.]+) \$/h for 5000 rps", text)
+    assert line is not None, text
+    rps = float(re.findall(r"^ +([\d.]+) rps  p99", text, re.M)[-1])
+    assert int(line.group(1)) == math.ceil(5000 / rps)
+    deployment = list(yaml.safe_load_all(out.read_text()))[-1]
+    assert deployment["kind"] == "Deployment"
+    assert deployment["spec"]["replicas"] == int(line.group(1))

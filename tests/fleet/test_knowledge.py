@@ -64,3 +64,50 @@ def test_operator_loads_average_over_models(profiled) -> None:  # type: ignore[n
 def test_cache_dir_follows_falcon_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("FALCON_CACHE", str(tmp_path))
     assert cache_dir() == tmp_path / "knowledge"
+
+
+def test_the_cache_is_keyed_on_objective_prices_catalog_slo_and_space(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An identical search reuses the knowledge; a change of any input rebuilds it."""
+    import dataclasses
+
+    from falcon_operator.core.prices import PriceOverrides
+    from falcon_operator.fleet import knowledge as fk
+    from falcon_operator.knowledge.base import build_knowledge
+
+    monkeypatch.setenv("FALCON_CACHE", str(tmp_path))
+    monkeypatch.setattr(fk, "_LOADED", {})
+    built: list[str] = []
+
+    def fake(model: FleetModel, space, *, objective: Objective):  # type: ignore[no-untyped-def]
+        built.append(objective.cache_key())
+        return build_knowledge(profiles={"m": {"conv2d": 1.0}})
+
+    monkeypatch.setattr(fk, "fleet_knowledge", fake)
+    base = Objective.of(CATALOG, slo_p99_ms=50.0)
+    model = FleetModel(CATALOG)
+    faster = dataclasses.replace(CATALOG.gpus["T4"], fp32_tflops=99.0)
+    changes = {
+        "metric": (model, SPACE, Objective.of(CATALOG, slo_p99_ms=50.0,
+                                              metric="CostAtTargetThroughput", target_rps=500)),
+        "target": (model, SPACE, Objective.of(CATALOG, slo_p99_ms=50.0,
+                                              metric="CostAtTargetThroughput", target_rps=900)),
+        "prices": (model, SPACE, Objective.of(CATALOG, slo_p99_ms=50.0,
+                                              prices=PriceOverrides({"V100": 0.01}))),
+        "slo": (model, SPACE, Objective.of(CATALOG, slo_p99_ms=20.0)),
+        "catalog": (FleetModel(dataclasses.replace(CATALOG, gpus={**CATALOG.gpus, "T4": faster})),
+                    SPACE, base),
+        "space": (model, fleet_space(CATALOG, gpus=["T4"], mig=False, batches=(1, 8)), base),
+    }  # fmt: skip
+    _, cached = fk.cached_fleet_knowledge(model, SPACE, objective=base)
+    assert not cached and len(built) == 1
+    for what, (m, space, objective) in changes.items():
+        _, cached = fk.cached_fleet_knowledge(m, space, objective=objective)
+        assert not cached, what
+    assert len(built) == 1 + len(changes)
+    fk._LOADED.clear()  # a new process: read from disk
+    again = Objective.of(load_catalog(), slo_p99_ms=50.0)
+    _, cached = fk.cached_fleet_knowledge(FleetModel(load_catalog()), SPACE, objective=again)
+    assert cached and len(built) == 1 + len(changes)
+    assert len(list((tmp_path / "knowledge").glob("fleet-*.kb.json.gz"))) == 1 + len(changes)
