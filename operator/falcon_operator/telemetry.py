@@ -5,7 +5,8 @@ Kept apart from :mod:`falcon_operator.metrics`, which reads *Triton's* metrics. 
 - ``falcon_searches{phase}`` — searches this operator handles, by phase
 - ``falcon_trials_total{outcome}`` — finished trials (ok, infeasible, failed)
 - ``falcon_suggestion_seconds`` — time the strategy took per suggestion call
-- ``falcon_best_objective{namespace,search}`` — best requests/s per dollar-hour so far
+- ``falcon_best_objective{namespace,search}`` — best objective value so far (the search's
+  metric: requests/s per dollar-hour, or 1 / the target fleet's $/h; docs/prices.md)
 - ``falcon_pod_reuse_saved_seconds_total`` — pod start-up time saved by reusing trial pods
 """
 
@@ -27,7 +28,8 @@ SUGGESTION = Histogram(
 )
 BEST = Gauge(
     "falcon_best_objective",
-    "Best requests per second per dollar-hour found so far",
+    "Best objective value found so far (requests per second per dollar-hour, or for "
+    "CostAtTargetThroughput 1 / the $/h of the replicas serving the target)",
     ["namespace", "search"],
 )
 SAVED = Counter(

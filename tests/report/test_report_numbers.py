@@ -57,3 +57,10 @@ def test_simulated_verdicts_use_the_same_reason() -> None:
     record = simulated_record({"gputype": "T4", "cpus": 1}, m, objective=_objective(0.5))
     assert record.failure == "slo"
     assert record.reason == "measured p99 0.5003 ms breaks the 0.5 ms SLO"
+
+
+def test_an_objective_prints_in_its_metrics_words() -> None:
+    at_target = Objective.of(load_catalog(), metric="CostAtTargetThroughput", target_rps=5000)
+    assert objective(1 / 3.206, at_target) == "3.206 $/h for 5000 req/s"
+    assert "req/s per $/h" not in objective(0.3119, at_target)
+    assert objective(13467.6159, Objective.of(load_catalog())) == "13468 req/s per $/h"
