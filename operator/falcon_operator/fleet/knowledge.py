@@ -123,17 +123,16 @@ def operator_curve(
     backend = FleetBackend(alone, model, objective=objective)
     base = {k.name: k.values[-1] for k in space.knobs}
     base.update({GPU_MEMORY: 0.0, GPU: space.knob(GPU).values[0]})  # no MPS limit
-    cells = []
-    for v1 in space.knob(knob1).values:
-        for v2 in space.knob(knob2).values:
-            config = {**base, knob1: v1, knob2: v2}
-            m = backend.measure(config, noisy=False)
-            rps = m.rps if m.feasible else 0.0
-            cells.append((float(v1), v2, rps, objective.cost_per_hour(config)))
-    values = objective.scores(np.array([c[2] for c in cells]), np.array([c[3] for c in cells]))
-    cells = [(a, b, float(v), 0.0) for (a, b, *_), v in zip(cells, values, strict=True)]
+    cells = [(v1, v2) for v1 in space.knob(knob1).values for v2 in space.knob(knob2).values]
+    configs = [{**base, knob1: v1, knob2: v2} for v1, v2 in cells]
+    measured = [backend.measure(c, noisy=False) for c in configs]
+    rps = np.array([m.rps if m.feasible else 0.0 for m in measured])
+    values = objective.scores(rps, np.array([objective.cost_per_hour(c) for c in configs]))
     span = float(np.ptp(values)) or 1.0
-    points = tuple((a, b, (v - values.min()) / span) for a, b, v, _ in cells)
+    points = tuple(
+        (float(v1), v2, (float(v) - values.min()) / span)
+        for (v1, v2), v in zip(cells, values, strict=True)
+    )
     return Curve(load.operator, name, knob1, knob2, points)  # type: ignore[arg-type]
 
 
