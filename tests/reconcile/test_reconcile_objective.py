@@ -91,3 +91,53 @@ def test_the_knowledge_is_built_on_the_catalog_the_spec_was_resolved_against(
     assert kb.space == rs.space and len(kb.sources) == 9
     with pytest.raises(SpecError, match="unknown GPU type 'Z100'"):
         resolve(parse_spec(_spec(["T4", "Z100"])), shipped)
+
+
+def test_simulated_trials_are_priced_and_scored_by_the_searchs_objective() -> None:
+    """The operator's simulated judge gets the spec's metric, target and price overrides."""
+    import asyncio
+    import base64
+    import math
+    from typing import cast
+
+    import falcon_operator
+    from falcon_operator.reconcile.kube import Kube
+    from falcon_operator.reconcile.prepare import prepare, shipped_knowledge
+    from falcon_operator.reconcile.settings import ControllerSettings
+    from falcon_operator.trials.manifest import SearchRef
+    from falcon_operator.trials.simulated import SimulationSettings
+
+    model = Path(falcon_operator.__file__).parent / "data/models/resnet-mini.onnx"
+    data = base64.b64encode(model.read_bytes()).decode()
+
+    class Api:
+        async def get_configmap(self, namespace: str, name: str) -> dict[str, Any]:
+            return {"binaryData": {"k": data}}
+
+    spec = _spec(
+        ["T4", "V100"],
+        metric="CostAtTargetThroughput",
+        targetRequestsPerSecond=3000,
+        prices={"gpuHour": {"T4": 0.1}, "cpuCoreHour": 0.01, "memoryGiBHour": 0.0},
+    )
+    del spec["model"]["operatorProfile"]
+    settings = ControllerSettings(simulate=SimulationSettings(0.0))
+
+    async def verdict() -> Any:
+        ctx = await prepare(
+            cast(Kube, Api()), settings, SearchRef("s", "ns", "uid"), {"spec": spec},
+            knowledge=lambda _: shipped_knowledge(),
+        )  # fmt: skip
+        try:
+            assert ctx.sim is not None
+            config = {"batchsize": 8, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"}
+            return ctx.sim.verdict(config)
+        finally:
+            await ctx.close()
+
+    record = asyncio.run(verdict()).record
+    assert record.ok, record.reason
+    cost = 0.1 + 4 * 0.01
+    assert record.metrics["cost_per_hour"] == pytest.approx(cost)
+    replicas = math.ceil(3000 / record.metrics["rps"])
+    assert record.objective == pytest.approx(1 / (replicas * cost))
