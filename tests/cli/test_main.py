@@ -198,7 +198,9 @@ def test_search_at_a_target_throughput_writes_the_replicas_that_serve_it(
     assert "--target-rps is required" in capsys.readouterr().err
     assert main([*argv, "--target-rps", "100"]) == 2
     capsys.readouterr()
-    assert main([*argv, "--metric", "CostAtTargetThroughput", "--target-rps", "5000"]) == 0
+    report = tmp_path / "report"
+    target = ["--metric", "CostAtTargetThroughput", "--target-rps", "5000", "--report", str(report)]
+    assert main([*argv, *target]) == 0
     text = capsys.readouterr().out
     assert "fleet$/h" in text and "rps/$" not in text and "target 5000 rps" in text
     line = re.search(r"(\d+) × ([\d.]+) \$/h = ([\d.]+) \$/h for 5000 rps", text)
@@ -208,3 +210,7 @@ def test_search_at_a_target_throughput_writes_the_replicas_that_serve_it(
     deployment = list(yaml.safe_load_all(out.read_text()))[-1]
     assert deployment["kind"] == "Deployment"
     assert deployment["spec"]["replicas"] == int(line.group(1))
+    page = (report / "index.html").read_text()
+    fleet = re.search(r"<b>Best:</b>[^<]*: ([\d.]+) \$/h for 5000 req/s", page)
+    assert fleet is not None and "req/s per $/h" not in page
+    assert float(fleet.group(1)) == pytest.approx(float(line.group(3)), abs=1e-3)

@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from falcon_operator.core.numbers import objective, plain
+from falcon_operator.core.objective import Objective
 from falcon_operator.core.records import TrialRecord
 from falcon_operator.report import plots
 from falcon_operator.report.data import ReportData
@@ -32,7 +33,8 @@ CAPTIONS = {
     "latency.png": "Throughput against p99 latency of every measured trial; the dashed line is "
     "the SLO. Numbers are trial numbers; the circle is the best trial.",
     "cost.png": "Cost per hour against throughput of the ok trials, by GPU type. Points on the "
-    "dashed line have the best trial's objective; below it would be better.",
+    "dashed line (drawn when the objective is requests per second per dollar-hour) have the best "
+    "trial's objective; below it would be better.",
     "space.png": "The space explored: how many trials used each value of each knob.",
     "skipped.png": "Values never tried: the search's best estimate of any configuration with "
     "that value, relative to the best measured objective (grey: infeasible by the sources).",
@@ -55,14 +57,27 @@ def _trials(data: ReportData) -> str:
                 f'<td class="n">{_cell(t.metric(k))}</td>'
                 for k in ("rps", "p99_ms", "cost_per_hour")
             )
-            + f'<td class="n">{plain(r.objective) if r.objective is not None else ""}</td>'
+            + f'<td class="n">{_score(r.objective, data.goal)}</td>'
             + f"<td>{html.escape(r.reason)}</td></tr>"
         )
+    goal = data.goal
+    unit = (
+        "req/s per $/h"
+        if goal is None or goal.target_rps is None
+        else f"$/h for {plain(goal.target_rps)} req/s"
+    )
     head = (
         "<tr><th>trial</th><th>configuration</th><th>outcome</th><th>req/s</th>"
-        "<th>p99 ms</th><th>$/h</th><th>req/s per $/h</th><th>reason</th></tr>"
+        f"<th>p99 ms</th><th>$/h</th><th>{html.escape(unit)}</th><th>reason</th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _score(score: float | None, goal: Objective | None) -> str:
+    """A trial's objective as its column shows it (the fleet's $/h for a throughput target)."""
+    if score is None:
+        return ""
+    return plain(score if goal is None else goal.shown(score))
 
 
 def _skipped(data: ReportData) -> str:

@@ -68,7 +68,11 @@ def objective(data: ReportData, path: Path) -> Path:
     if not ok.any():
         ax.text(0.5, 0.5, "no trial succeeded", ha="center", transform=ax.transAxes)
     ax.set_xlabel("trial")
-    ax.set_ylabel("objective (req/s per $/h)")
+    goal = data.goal
+    if goal is None or goal.target_rps is None:
+        ax.set_ylabel("objective (req/s per $/h)")
+    else:
+        ax.set_ylabel(f"objective (1 / $/h of the replicas for {plain(goal.target_rps)} req/s)")
     ax.set_title("Objective per trial and best so far")
     ax.set_xticks(n)
     ax.set_ylim(bottom=0)
@@ -142,7 +146,8 @@ def latency(data: ReportData, path: Path) -> Path:
 
 
 def cost(data: ReportData, path: Path) -> Path:
-    """Cost per hour against throughput; the dashed line is the best trial's req/s per $/h."""
+    """Cost per hour against throughput; the dashed line is the best trial's req/s per $/h
+    (when that is the objective)."""
     fig = Figure(figsize=(8, 4.5))
     ax = fig.add_subplot()
     pts = [
@@ -154,7 +159,8 @@ def cost(data: ReportData, path: Path) -> Path:
         sel = [p for p in pts if p[2] == gpu]
         ax.scatter([p[0] for p in sel], [p[1] for p in sel], label=gpu, zorder=3)
     best = data.best
-    if best is not None and best.record.objective:
+    per_dollar = data.goal is None or data.goal.target_rps is None
+    if best is not None and best.record.objective and per_dollar:
         top = max(p[0] for p in pts) * 1.1
         xs = np.linspace(0, top, 20)
         ax.plot(
@@ -166,7 +172,11 @@ def cost(data: ReportData, path: Path) -> Path:
         )
     ax.set_xlabel("throughput (req/s)")
     ax.set_ylabel("cost ($/h)")
-    ax.set_title("Cost vs throughput of the ok trials (below the dashed line: better than best)")
+    ax.set_title(
+        "Cost vs throughput of the ok trials (below the dashed line: better than best)"
+        if per_dollar
+        else "Cost vs throughput of the ok trials (one replica each)"
+    )
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
