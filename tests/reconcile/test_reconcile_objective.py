@@ -123,7 +123,7 @@ def test_simulated_trials_are_priced_and_scored_by_the_searchs_objective() -> No
     del spec["model"]["operatorProfile"]
     settings = ControllerSettings(simulate=SimulationSettings(0.0))
 
-    async def verdict() -> Any:
+    async def simulated() -> Any:
         ctx = await prepare(
             cast(Kube, Api()), settings, SearchRef("s", "ns", "uid"), {"spec": spec},
             knowledge=lambda _: shipped_knowledge(),
@@ -131,11 +131,11 @@ def test_simulated_trials_are_priced_and_scored_by_the_searchs_objective() -> No
         try:
             assert ctx.sim is not None
             config = {"batchsize": 8, "cpus": 4, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"}
-            return ctx.sim.verdict(config)
+            return ctx.sim.record(config)
         finally:
             await ctx.close()
 
-    record = asyncio.run(verdict()).record
+    record = asyncio.run(simulated())
     assert record.ok, record.reason
     cost = 0.1 + 4 * 0.01
     assert record.metrics["cost_per_hour"] == pytest.approx(cost)
