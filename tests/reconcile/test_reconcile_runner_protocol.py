@@ -136,5 +136,5 @@ def test_the_runner_subprocess_sweeps_a_real_triton_and_its_report_is_judged(
     assert report.sweep is not None and report.sweep.steps is not None
     assert report.sweep.steps[0].concurrency == 1
     assert result.window is not None and result.window.requests > 0, result.metrics_error
-    record = judge(_config(1), report, result.window, cost_per_hour=1.0, slo_p99_ms=None)
+    record = judge(_config(1), report, result.window, objective=rs.objective)
     assert record.failure not in (FailureKind.RUNNER, FailureKind.MEASUREMENT), record.reason
