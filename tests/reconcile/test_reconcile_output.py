@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import math
 from typing import Any
 
 import pytest
@@ -34,9 +35,13 @@ def _paper_knowledge(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search, "prepare", fast)
 
 
-def _search(api: FakeKube, output: dict[str, Any]) -> Finish | None:
+def _search(
+    api: FakeKube, output: dict[str, Any], *, objective: dict[str, Any] | None = None
+) -> Finish | None:
     body = search_body(budget={"maxTrials": 3, "maxParallelTrials": 2})
     body["spec"]["output"] = output
+    if objective is not None:
+        body["spec"]["objective"] = objective
     run = search.run_search(api.kube, SETTINGS, body, stop=Never())
     return asyncio.run(asyncio.wait_for(run, 60))
 
@@ -90,10 +95,23 @@ class ApplyForbidden(FakeKube):
 
 def test_a_recommendation_that_cannot_be_written_fails_the_search_but_stays_in_the_status() -> None:
     api = ApplyForbidden()
-    _search(api, {"mode": "Apply"})
+    fin = _search(api, {"mode": "Apply"})
+    assert fin is not None and (fin.phase, fin.reason) == ("Failed", "OutputFailed")
     status = api.status["resnet-mini"]
     assert status["phase"] == "Failed" and status["recommendation"]["kind"] == "Deployment"
     failed = _condition(status, "Failed")
     assert failed["reason"] == "OutputFailed" and "403 forbidden" in failed["message"]
     assert _condition(status, "Ready")["status"] == "False"
     assert api.reasons()[-1] == "SearchFailed"
+
+
+def test_with_a_throughput_target_the_deployment_has_the_replicas_that_serve_it() -> None:
+    api = FakeKube()
+    objective = {"metric": "CostAtTargetThroughput", "targetRequestsPerSecond": 20000.0,
+                 "sloP99Ms": 50.0}  # fmt: skip
+    fin = _search(api, {"mode": "Apply", "replicas": 1}, objective=objective)
+    assert fin is not None and fin.phase == "Succeeded"
+    best = api.status["resnet-mini"]["best"]
+    assert 0 < best["rps"] < 20000.0  # one replica cannot serve the target
+    replicas = api.applied[1]["spec"]["replicas"]
+    assert replicas == math.ceil(20000.0 / best["rps"]) > 1  # not spec.output.replicas

@@ -149,8 +149,8 @@ def _write(args: argparse.Namespace, best: TrialRecord, catalog: Catalog, name: 
     from falcon_operator.recommend.deployment import DeploymentOptions, to_yaml
     from falcon_operator.recommend.serving import recommendation_manifests
 
-    replicas = objective.replicas(best.metrics.get("rps", 0.0)) if objective.target_rps else 1
-    options = DeploymentOptions(name=name, namespace=args.namespace, replicas=max(replicas, 1))
+    replicas = objective.deployment_replicas(best.metrics.get("rps", 0.0), otherwise=1)
+    options = DeploymentOptions(name=name, namespace=args.namespace, replicas=replicas)
     model = source.model
     if args.triton_image:
         model = dataclasses.replace(model, triton_image=args.triton_image)

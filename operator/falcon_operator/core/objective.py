@@ -117,6 +117,11 @@ class Objective:
             return 1
         return max(math.ceil(self.target_rps / rps - 1e-9), 1)
 
+    def deployment_replicas(self, rps: float, *, otherwise: int) -> int:
+        """Replicas of the recommended Deployment of a configuration serving ``rps`` each: those
+        the throughput target needs (at least 1), or ``otherwise`` without a target."""
+        return max(self.replicas(rps), 1) if self.target_rps is not None else otherwise
+
     def score(self, *, rps: float, p99_ms: float, cost_per_hour: float) -> float:
         """The trial's objective value (higher is better; 0 when it serves nothing or breaks
         the SLO)."""

@@ -73,9 +73,8 @@ class SearchLoop:
         try:
             while not self.stop.is_set():
                 fin = await self.step()
-                if fin is not None:
-                    await self.finisher.finish(fin, await self.store.load())
-                    return fin
+                if fin is not None:  # how it really ended (OutputFailed: not written)
+                    return await self.finisher.finish(fin, await self.store.load())
                 await self._wait()
             return None
         finally:

@@ -2,10 +2,10 @@
 
 The manifests come from :func:`falcon_operator.recommend.serving.recommendation_manifests`, the
 builder ``falcon search`` uses too; this module gives it the search's model, GPU node selector,
-output name, labels and replicas. Modes: Status (status only), ConfigMap
-(``<search>-recommendation`` with manifests.yaml, owned by the search), Apply (server-side apply
-of both objects, field manager falcon-operator, not owned: deleting the search leaves the serving
-Deployment alone).
+output name, labels and replicas (with a throughput target, those that serve it). Modes: Status
+(status only), ConfigMap (``<search>-recommendation`` with manifests.yaml, owned by the search),
+Apply (server-side apply of both objects, field manager falcon-operator, not owned: deleting the
+search leaves the serving Deployment alone).
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ def recommendation(rs: ResolvedSearch, ref: SearchRef, best: TrialRecord) -> tup
     options = DeploymentOptions(
         name=out.deployment_name or ref.name,
         namespace=ref.namespace,
-        replicas=out.replicas,
+        # with a throughput target, the replicas that serve it (spec.output.replicas otherwise)
+        replicas=rs.objective.deployment_replicas(
+            best.metrics.get("rps", 0.0), otherwise=out.replicas
+        ),
         host_memory=f"{rs.spec.search_space.host_memory_gib:g}Gi",  # what the trials measured
         labels=out.labels,
         node_selector=rs.choice(best.config).node_selector,
