@@ -1,26 +1,25 @@
-"""A fake Kube (the API server as dicts) and a fake trial executor for SearchLoop's unit tests.
+"""A fake trial executor and the search's set-up for SearchLoop's unit tests.
 
 The loop under test is the real one (reconcile/loop.py with its plan, store, active trials and
-finisher); only the API server and the running of one trial are replaced. The executor creates
-the trial's real pod manifest in the fake API server (Ready at once), lets the trial take
-``seconds``, and records a result given by ``results`` (default: an ok trial whose objective
-grows with the configuration's index in the space), as TrialRunner does.
+finisher); only the API server (:class:`fake_kube.FakeKube`) and the running of one trial are
+replaced. The executor creates the trial's real pod manifest in the fake API server (Ready at
+once), lets the trial take ``seconds``, and records a result given by ``results`` (default: an
+ok trial whose objective grows with the configuration's index in the space), as TrialRunner does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
-from collections.abc import Callable, Mapping
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any
 
-from reconcile_pods import ready_pod_manifest
+from fake_kube import FakeKube, Never
 
 from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.core.space import Config
 from falcon_operator.reconcile.engine import Engine, search_driver
 from falcon_operator.reconcile.faults import FaultPlan
-from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.loop import SearchLoop
 from falcon_operator.reconcile.plan import Finish, Launch
 from falcon_operator.reconcile.prepare import SearchContext, shipped_catalog
@@ -40,68 +39,6 @@ SETTINGS = ControllerSettings(poll_s=0.005)
 Result = Callable[[Config], TrialRecord]
 
 
-class FakeKube:
-    """What SearchLoop reads and writes, held in dicts (pods, ConfigMaps, status, events)."""
-
-    def __init__(self) -> None:
-        self.pods: dict[str, Obj] = {}
-        self.configmaps: dict[str, Obj] = {}
-        self.status: Obj = {}
-        self.events: list[tuple[str, str]] = []
-        #: every history record written, as (key, …) in order: a trial recorded twice shows
-        self.appended: list[str] = []
-
-    async def create_configmap(self, namespace: str, body: Obj) -> bool:
-        name = body["metadata"]["name"]
-        if name in self.configmaps:
-            return False
-        self.configmaps[name] = {"metadata": body["metadata"], "data": dict(body.get("data") or {})}
-        return True
-
-    async def get_configmap(self, namespace: str, name: str) -> Obj | None:
-        return self.configmaps.get(name)
-
-    async def patch_configmap(self, namespace: str, name: str, patch: Obj) -> bool:
-        if name not in self.configmaps:
-            return False
-        self.appended += list(patch.get("data") or {})
-        self.configmaps[name]["data"].update(patch.get("data") or {})
-        return True
-
-    async def list_pods(self, namespace: str, selector: str) -> list[Obj]:
-        wanted = dict(part.split("=", 1) for part in selector.split(","))
-        return [p for p in self.pods.values() if wanted.items() <= p["metadata"]["labels"].items()]
-
-    async def get_pod(self, namespace: str, name: str) -> Obj | None:
-        return self.pods.get(name)
-
-    async def create_pod(self, namespace: str, body: Obj) -> bool:
-        name = body["metadata"]["name"]
-        if name in self.pods:
-            return False
-        ready = ready_pod_manifest(name)
-        self.pods[name] = body | {"spec": body["spec"] | ready["spec"], "status": ready["status"]}
-        return True
-
-    async def delete_pod(self, namespace: str, name: str) -> None:
-        self.pods.pop(name, None)
-
-    async def patch_search_status(
-        self, namespace: str, name: str, patch: Mapping[str, Any]
-    ) -> None:
-        self.status.update(patch)
-
-    async def event(self, ref: SearchRef, type_: str, reason: str, message: str) -> None:
-        self.events.append((reason, message))
-
-    async def apply(self, body: Obj) -> None:
-        self.configmaps[body["metadata"]["name"]] = body
-
-    def history(self) -> Obj:
-        """The history ConfigMap's data (t000.json → JSON)."""
-        return dict((self.configmaps.get(f"{REF.name}-trials") or {}).get("data") or {})
-
-
 def ok_result(rs: ResolvedSearch) -> Result:
     """Every trial ok; the objective grows with the configuration's index in the space."""
 
@@ -118,8 +55,7 @@ class FakeExecutor(TrialRunner):
     def __init__(
         self, kube: FakeKube, ctx: SearchContext, result: Result, *, seconds: float = 0.02
     ) -> None:
-        k = cast(Kube, kube)
-        super().__init__(k, ctx, SETTINGS, HistoryStore(k, ctx.ref))
+        super().__init__(kube.kube, ctx, SETTINGS, HistoryStore(kube.kube, ctx.ref))
         self.fake, self.result, self.seconds = kube, result, seconds
         self.started: list[Launch] = []  #: every launch it was given, in order
         self.running = 0
@@ -167,11 +103,6 @@ def context(rs: ResolvedSearch, strategy: Strategy) -> SearchContext:
     return SearchContext(REF, rs, engine, None, None, None, FaultPlan(), workdir)
 
 
-class Never:
-    def is_set(self) -> bool:
-        return False
-
-
 def loop(
     kube: FakeKube,
     ctx: SearchContext,
@@ -180,11 +111,11 @@ def loop(
     stop: Any = None,
 ) -> SearchLoop:
     return SearchLoop(
-        cast(Kube, kube),
+        kube.kube,
         ctx,
         SETTINGS,
         stop=stop or Never(),
-        status=kube.status,
+        status=kube.status.get(REF.name, {}),
         generation=1,
         runner=executor,
     )

@@ -4,7 +4,8 @@ finishes the search, the failure budget fails it at once (SLO breaks do not coun
 
 from __future__ import annotations
 
-from loop_fakes import FakeExecutor, FakeKube, context, ok_result, resolved, run
+from fake_kube import FakeKube
+from loop_fakes import REF, FakeExecutor, context, ok_result, resolved, run
 
 from falcon_operator.core.records import FailureKind, History, TrialRecord
 from falcon_operator.core.space import Config, Space
@@ -35,10 +36,11 @@ def test_the_trial_budget_finishes_the_search_with_its_best() -> None:
     executor = FakeExecutor(kube, ctx, ok_result(rs))
     fin = run(kube, ctx, executor)
     assert fin is not None and (fin.phase, fin.reason) == ("Succeeded", "BudgetExhausted")
-    assert sorted(kube.history()) == ["t000.json", "t001.json", "t002.json", "t003.json"]
+    assert sorted(kube.history(REF.name)) == ["t000.json", "t001.json", "t002.json", "t003.json"]
     assert len(executor.started) == 4  # not one trial more than the budget
-    assert kube.status["phase"] == "Succeeded" and kube.status["history"]["records"] == 4
-    assert kube.status["best"]["objective"] == 4.0  # Ordered tried indices 0..3
+    status = kube.status[REF.name]
+    assert status["phase"] == "Succeeded" and status["history"]["records"] == 4
+    assert status["best"]["objective"] == 4.0  # Ordered tried indices 0..3
     assert kube.pods == {}  # every trial pod deleted at the end
 
 
@@ -52,9 +54,9 @@ def test_the_failure_budget_fails_the_search_at_once() -> None:
 
     fin = run(kube, ctx, FakeExecutor(kube, ctx, crash))
     assert fin is not None and (fin.phase, fin.reason) == ("Failed", "TooManyFailedTrials")
-    assert len(kube.history()) == 3  # the third counted failure is one too many
+    assert len(kube.history(REF.name)) == 3  # the third counted failure is one too many
     assert fin.message.startswith("3 trials failed, more than budget.maxFailedTrials (2)")
-    assert kube.status["phase"] == "Failed"
+    assert kube.status[REF.name]["phase"] == "Failed"
 
 
 def test_slo_breaks_do_not_use_up_the_failure_budget() -> None:
@@ -68,7 +70,7 @@ def test_slo_breaks_do_not_use_up_the_failure_budget() -> None:
 
     fin = run(kube, ctx, FakeExecutor(kube, ctx, slow))
     assert fin is not None and fin.reason == "NoFeasibleConfiguration"
-    assert len(kube.history()) == 5  # the whole budget ran
+    assert len(kube.history(REF.name)) == 5  # the whole budget ran
 
 
 def test_stop_on_convergence_ends_the_search_when_the_strategy_says_so() -> None:
@@ -77,7 +79,7 @@ def test_stop_on_convergence_ends_the_search_when_the_strategy_says_so() -> None
     ctx = context(rs, Ordered(rs.space, after=3))
     fin = run(kube, ctx, FakeExecutor(kube, ctx, ok_result(rs)))
     assert fin is not None and (fin.phase, fin.reason) == ("Succeeded", "Converged")
-    assert len(kube.history()) == 3
+    assert len(kube.history(REF.name)) == 3
 
 
 def test_without_stop_on_convergence_the_whole_budget_runs() -> None:
@@ -86,4 +88,4 @@ def test_without_stop_on_convergence_the_whole_budget_runs() -> None:
     ctx = context(rs, Ordered(rs.space, after=3))
     fin = run(kube, ctx, FakeExecutor(kube, ctx, ok_result(rs)))
     assert fin is not None and fin.reason == "BudgetExhausted"
-    assert len(kube.history()) == 6
+    assert len(kube.history(REF.name)) == 6

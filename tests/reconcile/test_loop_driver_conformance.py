@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from loop_fakes import FakeExecutor, FakeKube, context, ok_result, resolved, run
+from fake_kube import FakeKube
+from loop_fakes import REF, FakeExecutor, context, ok_result, resolved, run
 from rich.console import Console
 
 import falcon_operator
@@ -109,5 +110,5 @@ def test_the_operator_loop_goes_through_the_driver(monkeypatch: pytest.MonkeyPat
     ctx = context(rs, RandomStrategy(rs.space, seed=1))
     fin = run(kube, ctx, FakeExecutor(kube, ctx, ok_result(rs)))
     assert fin is not None and fin.reason == "BudgetExhausted"
-    assert len(kube.history()) == STOP_AT
+    assert len(kube.history(REF.name)) == STOP_AT
     spy.check()

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from loop_fakes import FakeExecutor, FakeKube, context, ok_result, resolved, run
+from fake_kube import FakeKube
+from loop_fakes import REF, FakeExecutor, context, ok_result, resolved, run
 
 from falcon_operator.core.space import Space
 from falcon_operator.search.strategy import SearchState, Strategy
@@ -31,7 +32,7 @@ def test_parallel_trials_run_at_once_and_never_repeat_a_configuration() -> None:
     fin = run(kube, ctx, executor)
     assert fin is not None and fin.reason == "BudgetExhausted"
     assert executor.most_at_once == 3  # the parallelism, never more
-    configs = [json.loads(v)["config"] for v in kube.history().values()]
+    configs = [json.loads(v)["config"] for v in kube.history(REF.name).values()]
     assert len(configs) == 7
     assert sorted(rs.space.index_of(c) for c in configs) == list(range(7))  # none twice
     assert [la.index for la in executor.started] == list(range(7))
@@ -45,4 +46,4 @@ def test_the_last_trials_stay_within_the_budget() -> None:
     executor = FakeExecutor(kube, ctx, ok_result(rs), seconds=0.05)
     fin = run(kube, ctx, executor)
     assert fin is not None and fin.reason == "BudgetExhausted"
-    assert len(executor.started) == 5 and len(kube.history()) == 5
+    assert len(executor.started) == 5 and len(kube.history(REF.name)) == 5

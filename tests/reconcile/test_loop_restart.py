@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 
-from loop_fakes import REF, FakeExecutor, FakeKube, context, ok_result, resolved, run
+from fake_kube import FakeKube
+from loop_fakes import REF, FakeExecutor, context, ok_result, resolved, run
 
 from falcon_operator.search.baselines import RandomStrategy
 from falcon_operator.spec import ResolvedSearch
@@ -25,15 +26,15 @@ class WhenRunning:
         self.kube, self.after = kube, after
 
     def running(self) -> list[str]:
-        recorded = {f"{REF.name}-t{key[1:4]}" for key in self.kube.history()}
+        recorded = {f"{REF.name}-t{key[1:4]}" for key in self.kube.history(REF.name)}
         return sorted(set(self.kube.pods) - recorded)
 
     def is_set(self) -> bool:
-        return len(self.kube.history()) >= self.after and bool(self.running())
+        return len(self.kube.history(REF.name)) >= self.after and bool(self.running())
 
 
 def _configs(kube: FakeKube) -> list[dict[str, object]]:
-    history = kube.history()
+    history = kube.history(REF.name)
     return [json.loads(history[key])["config"] for key in sorted(history)]
 
 
@@ -49,12 +50,12 @@ def test_a_restart_mid_search_loses_no_trial_and_reruns_none() -> None:
     kube = FakeKube()
     stop = WhenRunning(kube, after=2)
     _search(rs, kube, stop=stop)
-    before = set(kube.history())
+    before = set(kube.history(REF.name))
     interrupted = {name: read_pod(kube.pods[name]).config for name in stop.running()}
     assert interrupted and len(before) < 6
     after = _search(rs, kube)  # the restarted operator
-    assert kube.status["phase"] == "Succeeded"
-    assert sorted(kube.history()) == [f"t{i:03d}.json" for i in range(6)]
+    assert kube.status[REF.name]["phase"] == "Succeeded"
+    assert sorted(kube.history(REF.name)) == [f"t{i:03d}.json" for i in range(6)]
     assert len(kube.appended) == len(set(kube.appended)) == 6  # every trial recorded once
     rerun = {f"t{la.index:03d}.json" for la in after.started} & before
     assert not rerun  # no recorded trial ran again
@@ -70,6 +71,6 @@ def test_a_restarted_search_runs_the_trials_of_an_undisturbed_one() -> None:
     _search(rs, undisturbed)
     kube = FakeKube()
     _search(rs, kube, stop=WhenRunning(kube, after=2))
-    assert 2 <= len(kube.history()) < 6
+    assert 2 <= len(kube.history(REF.name)) < 6
     _search(rs, kube)
     assert _configs(kube) == _configs(undisturbed)

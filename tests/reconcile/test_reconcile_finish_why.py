@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any, cast
 
 import yaml
+from fake_kube import FakeKube
 
 import falcon_operator
 from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.reconcile import plan
 from falcon_operator.reconcile.engine import build_engine
 from falcon_operator.reconcile.finish import Finisher
-from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.loop import SearchLoop
 from falcon_operator.reconcile.prepare import SearchContext, shipped_catalog, shipped_knowledge
 from falcon_operator.reconcile.settings import ControllerSettings
@@ -22,17 +22,6 @@ from falcon_operator.trials.history import TrialEntry
 from falcon_operator.trials.manifest import SearchRef
 
 EXAMPLE = Path(falcon_operator.__file__).parents[2] / "examples/inference-config-search.yaml"
-
-
-class Cluster:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str]] = []
-
-    async def list_pods(self, namespace: str, selector: str) -> list[dict[str, Any]]:
-        return []
-
-    async def event(self, ref: SearchRef, type_: str, reason: str, message: str) -> None:
-        self.events.append((reason, message))
 
 
 class Loop:
@@ -71,8 +60,8 @@ def test_a_finished_search_says_why_its_best_won() -> None:
         TrialEntry(0, "resnet-mini-t000", TrialRecord(cfg, Outcome.OK, 1250.0, metrics=metrics)),
         TrialEntry(1, "resnet-mini-t001", TrialRecord(dict(cfg, batchsize=1), Outcome.OK, 700.0)),
     ]
-    kube, loop = Cluster(), Loop()
-    finisher = Finisher(cast(Kube, kube), ctx, cast(SearchLoop, loop))
+    kube, loop = FakeKube(), Loop()
+    finisher = Finisher(kube.kube, ctx, cast(SearchLoop, loop))
     fin = plan.finish(rs.spec.budget, entries, running=0, exhausted=True)
     assert fin is not None
     asyncio.run(finisher.finish(fin, entries))
@@ -80,6 +69,6 @@ def test_a_finished_search_says_why_its_best_won() -> None:
     assert why.startswith("T4 b4: best measured of 2 ok trials; V100 and A100 estimated ")
     assert why.endswith(" of it by the knowledge base, not tried")
     assert loop.status["best"]["objective"] == 1250.0
-    assert kube.events == [
+    assert kube.said() == [
         ("SearchSucceeded", f"best of 2 trials: T4 1250 req/s per $/h; why: {why}")
     ]

@@ -96,23 +96,14 @@ def test_the_knowledge_is_built_on_the_catalog_the_spec_was_resolved_against(
 def test_simulated_trials_are_priced_and_scored_by_the_searchs_objective() -> None:
     """The operator's simulated judge gets the spec's metric, target and price overrides."""
     import asyncio
-    import base64
     import math
-    from typing import cast
 
-    import falcon_operator
-    from falcon_operator.reconcile.kube import Kube
+    from fake_kube import FakeKube
+
     from falcon_operator.reconcile.prepare import prepare, shipped_knowledge
     from falcon_operator.reconcile.settings import ControllerSettings
     from falcon_operator.trials.manifest import SearchRef
     from falcon_operator.trials.simulated import SimulationSettings
-
-    model = Path(falcon_operator.__file__).parent / "data/models/resnet-mini.onnx"
-    data = base64.b64encode(model.read_bytes()).decode()
-
-    class Api:
-        async def get_configmap(self, namespace: str, name: str) -> dict[str, Any]:
-            return {"binaryData": {"k": data}}
 
     spec = _spec(
         ["T4", "V100"],
@@ -123,9 +114,11 @@ def test_simulated_trials_are_priced_and_scored_by_the_searchs_objective() -> No
     del spec["model"]["operatorProfile"]
     settings = ControllerSettings(simulate=SimulationSettings(0.0))
 
+    api = FakeKube(model_configmap="m", model_key="k")  # the spec's model: ConfigMap m, key k
+
     async def simulated() -> Any:
         ctx = await prepare(
-            cast(Kube, Api()), settings, SearchRef("s", "ns", "uid"), {"spec": spec},
+            api.kube, settings, SearchRef("s", "ns", "uid"), {"spec": spec},
             knowledge=lambda _: shipped_knowledge(),
         )  # fmt: skip
         try:

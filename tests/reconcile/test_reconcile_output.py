@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from fake_kube import FakeKube, search_body
+from fake_kube import FakeKube, Never, search_body
 
 from falcon_operator.core.errors import PermanentError
 from falcon_operator.reconcile import search
@@ -22,11 +22,6 @@ from falcon_operator.reconcile.settings import ControllerSettings
 from falcon_operator.trials.simulated import SimulationSettings
 
 SETTINGS = ControllerSettings(poll_s=0.02, simulate=SimulationSettings(0.05))
-
-
-class Never:
-    def is_set(self) -> bool:
-        return False
 
 
 @pytest.fixture(autouse=True)

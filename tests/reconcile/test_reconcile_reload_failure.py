@@ -5,17 +5,13 @@ that cannot be reached is a ``crash``."""
 from __future__ import annotations
 
 import asyncio
-import base64
-from pathlib import Path
-from typing import Any, cast
 
 import pytest
+from fake_kube import FakeKube, model_ref
 
-import falcon_operator
 from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.reconcile import measure
-from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch
 from falcon_operator.reconcile.prepare import prepare, shipped_knowledge
 from falcon_operator.reconcile.settings import ControllerSettings
@@ -23,29 +19,16 @@ from falcon_operator.trials.manifest import SearchRef
 from falcon_operator.trials.readback import read_pod
 from falcon_operator.trials.reload import ReloadError
 
-MODEL = Path(falcon_operator.__file__).parent / "data/models/resnet-mini.onnx"
 REF = SearchRef("resnet-mini", "team-a", "0000-1111")
 BODY = {
     "spec": {
-        "model": {
-            "name": "resnet-mini",
-            "configMapRef": {"name": "resnet-mini-model", "key": "model.onnx"},
-        },
+        "model": model_ref(),
         "searchSpace": {"gpus": [{"type": "T4"}], "batchSizes": [4, 8]},
     }
 }
 CONFIG: dict[str, Value] = {
     "batchsize": 8, "cpus": 2, "gpumem": 0.0, "gpupower": 100, "gputype": "T4"
 }  # fmt: skip
-
-
-class Api:
-    def __init__(self) -> None:
-        data = base64.b64encode(MODEL.read_bytes()).decode()
-        self.configmaps = {"resnet-mini-model": {"binaryData": {"model.onnx": data}}}
-
-    async def get_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.configmaps.get(name)
 
 
 def _reused(monkeypatch: pytest.MonkeyPatch, error: ReloadError) -> TrialRecord:
@@ -61,7 +44,7 @@ def _reused(monkeypatch: pytest.MonkeyPatch, error: ReloadError) -> TrialRecord:
     )
 
     async def run() -> TrialRecord:
-        kube = cast(Kube, Api())
+        kube = FakeKube().kube
         ctx = await prepare(
             kube, ControllerSettings(), REF, BODY, knowledge=lambda _: shipped_knowledge()
         )

@@ -48,8 +48,7 @@ class StopAfter:
         self.api, self.n = api, n
 
     def is_set(self) -> bool:
-        data = (self.api.configmaps.get(f"{NAME}-trials") or {}).get("data") or {}
-        return self.n is not None and len(data) >= self.n
+        return self.n is not None and len(self.api.history(NAME)) >= self.n
 
 
 @pytest.fixture

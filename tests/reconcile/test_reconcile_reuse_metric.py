@@ -9,7 +9,7 @@ import functools
 import json
 
 import pytest
-from fake_kube import FakeKube, search_body
+from fake_kube import FakeKube, Never, search_body
 from prometheus_client import REGISTRY
 
 from falcon_operator.reconcile import search
@@ -25,11 +25,6 @@ from falcon_operator.trials.simulated import SimulationSettings
 
 METRIC = "falcon_pod_reuse_saved_seconds_total"
 STARTUP_S = 0.5
-
-
-class Never:
-    def is_set(self) -> bool:
-        return False
 
 
 def _counter() -> float:

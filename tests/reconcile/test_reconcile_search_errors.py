@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 import pytest
-from fake_kube import FakeKube, search_body
+from fake_kube import FakeKube, Never, search_body
 
 from falcon_operator.core.errors import PermanentError, TransientError
 from falcon_operator.reconcile import search
@@ -29,11 +29,6 @@ QUOTA = (
     'create pod team-a/resnet-mini-t000: 403 pods "resnet-mini-t000" is forbidden: exceeded quota:'
     " zero-pods, requested: pods=1, used: pods=0, limited: pods=0"
 )
-
-
-class Never:
-    def is_set(self) -> bool:
-        return False
 
 
 @pytest.fixture(autouse=True)

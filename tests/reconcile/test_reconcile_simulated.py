@@ -3,22 +3,21 @@ measurement of its configuration -- the very numbers ``falcon search`` prints fo
 same seed -- after the trial's wall time, and a pod that goes away mid-trial fails the trial.
 
 The operator side runs the real ``prepare`` (model read from its ConfigMap and analysed) and
-``measure.simulated``; the API server is reduced to the two reads they make (a ConfigMap and
-a pod, plain dicts), the e2e tests run them against a real one.
+``measure.simulated`` against the fake API server (the two reads they make: a ConfigMap and a
+pod); the e2e tests run them against a real one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import io
 import re
 import time
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pytest
-from reconcile_pods import ready_pod_manifest
+from fake_kube import FakeKube, model_ref
 from rich.console import Console
 
 import falcon_operator
@@ -27,7 +26,6 @@ from falcon_operator.cli.main import main
 from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.reconcile import measure
-from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.plan import Launch
 from falcon_operator.reconcile.prepare import SearchContext, prepare, shipped_knowledge
 from falcon_operator.reconcile.settings import ControllerSettings
@@ -50,33 +48,10 @@ LINE = re.compile(
 TYPES = {"batchsize": int, "cpus": int, "gpumem": float, "gpupower": int, "gputype": str}
 
 
-class ApiServer:
-    """The two reads of a simulated trial, answered from dicts (get_configmap, get_pod)."""
-
-    def __init__(self) -> None:
-        data = base64.b64encode(MODEL.read_bytes()).decode()
-        self.configmaps = {"resnet-mini-model": {"binaryData": {"model.onnx": data}}}
-        self.pods: dict[str, dict[str, Any]] = {}
-
-    async def get_configmap(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.configmaps.get(name)
-
-    async def get_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
-        return self.pods.get(name)
-
-    def ready_pod(self, name: str) -> dict[str, Any]:
-        pod = ready_pod_manifest(name, ready_at="2026-01-01T00:00:01Z")
-        self.pods[name] = pod
-        return pod
-
-
 def _body(seed: int, slo_ms: float) -> dict[str, Any]:
     return {
         "spec": {
-            "model": {
-                "name": "resnet-mini",
-                "configMapRef": {"name": "resnet-mini-model", "key": "model.onnx"},
-            },
+            "model": model_ref(),
             "searchSpace": {
                 "gpus": [{"type": "T4"}, {"type": "V100"}, {"type": "A100"}],
                 "cpus": [1, 2, 4, 8],
@@ -90,9 +65,9 @@ def _body(seed: int, slo_ms: float) -> dict[str, Any]:
     }
 
 
-async def _context(api: ApiServer, settings: ControllerSettings, seed: int) -> SearchContext:
+async def _context(api: FakeKube, settings: ControllerSettings, seed: int) -> SearchContext:
     return await prepare(
-        cast(Kube, api), settings, REF, _body(seed, 50.0), knowledge=lambda _: shipped_knowledge()
+        api.kube, settings, REF, _body(seed, 50.0), knowledge=lambda _: shipped_knowledge()
     )
 
 
@@ -101,12 +76,12 @@ def _settings(trial_seconds: float) -> ControllerSettings:
 
 
 async def _trial(
-    api: ApiServer, ctx: SearchContext, settings: ControllerSettings, config: dict[str, Value]
+    api: FakeKube, ctx: SearchContext, settings: ControllerSettings, config: dict[str, Value]
 ) -> TrialRecord:
     name = f"resnet-mini-t{len(api.pods):03d}"
-    view = read_pod(api.ready_pod(name))
+    view = read_pod(api.add_ready_pod(name, ready_at="2026-01-01T00:00:01Z"))
     launch = Launch(len(api.pods), name, config)
-    return await measure.simulated(cast(Kube, api), ctx, launch, view, settings)
+    return await measure.simulated(api.kube, ctx, launch, view, settings)
 
 
 def _falcon_search(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int) -> list[Any]:
@@ -131,7 +106,7 @@ def test_simulated_trials_measure_what_falcon_search_measures(
 ) -> None:
     seed = 0  # random picks: 5 measured, 2 unreachable SLOs, 1 broken SLO
     trials = _falcon_search(tmp_path, monkeypatch, seed)
-    api, settings = ApiServer(), _settings(0.05)
+    api, settings = FakeKube(), _settings(0.05)
 
     async def operator_side() -> list[TrialRecord]:
         ctx = await _context(api, settings, seed)
@@ -164,7 +139,7 @@ def test_the_search_seed_keys_the_measurement_noise() -> None:
     }  # fmt: skip
 
     async def measure_with(seed: int) -> float:
-        api, settings = ApiServer(), _settings(0.01)
+        api, settings = FakeKube(), _settings(0.01)
         ctx = await _context(api, settings, seed)
         try:
             return (await _trial(api, ctx, settings, config)).metrics["rps"]
@@ -180,7 +155,7 @@ def test_a_simulated_trial_takes_its_wall_time_and_fails_when_its_pod_goes() -> 
     config: dict[str, Value] = {
         "batchsize": 4, "cpus": 2, "gpumem": 0.0, "gpupower": 75, "gputype": "V100"
     }  # fmt: skip
-    api, settings = ApiServer(), _settings(0.6)
+    api, settings = FakeKube(), _settings(0.6)
 
     async def run() -> tuple[float, TrialRecord, TrialRecord]:
         ctx = await _context(api, settings, 0)
@@ -207,7 +182,7 @@ def test_a_reused_pod_asked_for_a_batch_that_does_not_fit_is_an_oom_trial() -> N
     config: dict[str, Value] = {
         "batchsize": 1, "cpus": 2, "gpumem": 0.25, "gpupower": 100, "gputype": "T4"
     }  # fmt: skip
-    api, settings = ApiServer(), _settings(5.0)
+    api, settings = FakeKube(), _settings(5.0)
 
     async def run() -> TrialRecord:
         ctx = await _context(api, settings, 0)
@@ -225,7 +200,7 @@ def test_a_reused_pod_asked_for_a_batch_that_does_not_fit_is_an_oom_trial() -> N
 
 
 def test_the_default_trial_time_is_the_budget_warmup_plus_its_windows() -> None:
-    api, settings = ApiServer(), ControllerSettings(simulate=SimulationSettings())
+    api, settings = FakeKube(), ControllerSettings(simulate=SimulationSettings())
 
     async def run() -> float:
         ctx = await _context(api, settings, 0)
