@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from falcon_operator.core.generated import write_or_check
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_PATH = REPO / "crds" / "autoconfig.falcon.io_inferenceconfigsearches.yaml"
@@ -255,14 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only check that --out is current")
     args = parser.parse_args(argv)
     text = render_file(args.crd)
-    if args.check:
-        current = args.out.read_text() if args.out.exists() else ""
-        if current != text:
-            print(f"{args.out} is stale: run make docs", file=sys.stderr)
-            return 1
-        return 0
-    args.out.write_text(text)
-    return 0
+    return write_or_check(args.out, text, check=args.check, what="the CRD reference")
 
 
 if __name__ == "__main__":

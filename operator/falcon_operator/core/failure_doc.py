@@ -9,11 +9,11 @@ the committed table differs from the enum.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from falcon_operator.core.errors import DataError
+from falcon_operator.core.generated import write_or_check
 from falcon_operator.core.records import POLICY, FailureKind
 
 REPO = Path(__file__).resolve().parents[3]
@@ -51,15 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=OUTPUT_PATH, help="Markdown file to update")
     parser.add_argument("--check", action="store_true", help="only check that --out is current")
     args = parser.parse_args(argv)
-    current = args.out.read_text()
-    text = update(current)
-    if args.check:
-        if current != text:
-            print(f"{args.out}: the failure-kind table is stale: run make docs", file=sys.stderr)
-            return 1
-        return 0
-    args.out.write_text(text)
-    return 0
+    text = update(args.out.read_text())
+    return write_or_check(args.out, text, check=args.check, what="the failure-kind table")
 
 
 if __name__ == "__main__":
