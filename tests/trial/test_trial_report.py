@@ -19,8 +19,9 @@ from falcon_trial.report import (
     fit,
     write_termination_log,
 )
-from falcon_trial.runner import RunResult, Totals
+from falcon_trial.runner import RunResult
 from falcon_trial.schema import SCHEMA, RunnerReport, SchemaError, Status, parse_report
+from falcon_trial.schema import RequestTotals as Totals
 from falcon_trial.settings import LoadSettings, ReportSettings, ServerSettings, Settings
 from falcon_trial.sweep import SweepResult
 from falcon_trial.windows import WindowStats

@@ -25,7 +25,6 @@ from falcon_trial.schema import (
     LoadRef,
     MeasurementReport,
     ModelRef,
-    RequestTotals,
     RunnerReport,
     Status,
     SweepReport,
@@ -96,7 +95,7 @@ def build_report(settings: Settings, result: RunResult) -> RunnerReport:
         result=measurement_report(m, batch),
         slo_met=None if slo is None else bool(m.summary.p99_ms <= slo),
         sweep=sweep,
-        totals=RequestTotals(t.succeeded, t.failed, t.unfinished),
+        totals=t,
         ready_wait_s=_num(result.ready_wait_s, 2),
         elapsed_s=_num(result.elapsed_s, 2),
     )

@@ -15,24 +15,10 @@ from falcon_trial.inputs import build_inputs
 from falcon_trial.load import LoadGenerator
 from falcon_trial.measure import Measurement, measure
 from falcon_trial.model import ModelInfo
+from falcon_trial.schema import RequestTotals
 from falcon_trial.server import read_model, wait_ready
 from falcon_trial.settings import Settings
 from falcon_trial.sweep import SweepResult, run_sweep
-
-
-@dataclasses.dataclass(frozen=True)
-class Totals:
-    """Every request sent during the run (warm-up and all sweep steps included)."""
-
-    succeeded: int
-    failed: int
-    unfinished: int
-    """Requests still in flight when the runner gave up waiting for them."""
-
-    @property
-    def requests(self) -> int:
-        """Requests sent."""
-        return self.succeeded + self.failed + self.unfinished
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +29,7 @@ class RunResult:
     measurement: Measurement
     """The fixed-concurrency measurement, or the sweep's knee step."""
     sweep: SweepResult | None
-    totals: Totals
+    totals: RequestTotals
     ready_wait_s: float
     elapsed_s: float
 
@@ -100,7 +86,7 @@ def run(settings: Settings, *, log: Callable[[str], None] = lambda _: None) -> R
         model=model,
         measurement=measurement,
         sweep=sweep,
-        totals=Totals(ok, failed, unfinished),
+        totals=RequestTotals(ok, failed, unfinished),
         ready_wait_s=waited,
         elapsed_s=time.monotonic() - started,
     )
