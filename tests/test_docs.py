@@ -103,3 +103,30 @@ def test_prices_doc_matches_the_catalog() -> None:
         cells = rows[name]
         assert cells[1] == f"`{gpu.product}`", name
         assert float(cells[7].strip("*")) == round(gpu.hour, 4), name
+
+
+def test_fleet_doc_matches_the_catalog() -> None:
+    """docs/fleet.md's catalog table shows the shipped catalog's rows, paper columns included."""
+    from falcon_operator.core.catalog import shipped_catalog
+
+    catalog = shipped_catalog()
+    rows: dict[str, list[str]] = {}
+    text = (REPO / "docs" / "fleet.md").read_text()
+    table = text[text.index("## Catalog") : text.index("## Performance model")]
+    for line in table.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 9 and cells[0] in catalog.gpus:
+            rows[cells[0]] = cells
+    assert list(rows) == list(catalog.gpus)
+    for name, gpu in catalog.gpus.items():
+        cells = rows[name]
+        assert cells[1] == gpu.product, name
+        assert (float(cells[2]), float(cells[3]), float(cells[4])) == (
+            gpu.fp32_tflops,
+            gpu.bandwidth_gbs,
+            gpu.memory_gb,
+        ), name
+        assert cells[5] == (str(gpu.memory_mib) if gpu.memory_mib else "—"), name
+        assert float(cells[6]) == gpu.tdp_w, name
+        paper = f"{gpu.paper_code}, {gpu.paper_instance}" if gpu.paper_code else "—"
+        assert cells[8] == paper, name

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from falcon_operator.bench.report import latency_stats
+from falcon_operator.core.catalog import shipped_catalog
 from falcon_operator.core.knobs import BATCH, CPUS, GPU, GPU_MEMORY, POWER, build_space
 from falcon_operator.core.records import Outcome, TrialRecord
 from falcon_operator.core.space import Space
@@ -17,14 +18,15 @@ from falcon_operator.search.falcon import FalconStrategy
 
 
 def large_space() -> Space:
-    """8 GPU types × 9 batch sizes × 32 core counts × 8 memory limits × 6 power caps = 110,592."""
+    """The shipped catalog's GPU types (8 today) × 9 batch sizes × 32 core counts × 8 memory
+    limits × 6 power caps = 110,592."""
     return build_space(
         {
             BATCH: (1, 2, 4, 8, 16, 32, 64, 128, 256),
             CPUS: tuple(range(1, 33)),
             GPU_MEMORY: (0.8, 1.2, 1.6, 2.4, 4.0, 8.0, 16.0, 40.0),
             POWER: (50, 60, 70, 80, 90, 100),
-            GPU: ("M60", "K80", "T4", "V100", "A10G", "L4", "A100", "H100"),
+            GPU: tuple(shipped_catalog().gpus),
         }
     )
 

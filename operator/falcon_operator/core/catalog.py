@@ -2,10 +2,15 @@
 
 Every GPU row has datasheet peaks, memory, TDP, an on-demand hourly price per GPU and the public
 source of those numbers; A100/H100 rows list their MIG profiles (compute sevenths, memory GB).
+The catalog is the one GPU table of the project: the rows also carry the label memory GPU feature
+discovery reports (``memory_mib``) and, for the four GPUs of the Falcon paper's data, the
+dataset's integer ``gputype`` code (``paper_code``) and the AWS instance type of its operator
+timings (``paper_instance``); :func:`shipped_catalog` is the shipped file, read once.
 """
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -27,6 +32,9 @@ class Gpu:
     hour: float  #: on-demand $ per GPU-hour (host cores and memory excluded)
     source: str
     mig: Mapping[str, tuple[int, float]] = field(default_factory=dict)
+    memory_mib: int = 0  #: the label nvidia.com/gpu.memory (MiB per GPU) GFD reports; 0: unknown
+    paper_code: int | None = None  #: the Falcon paper dataset's integer ``gputype``, if it has one
+    paper_instance: str = ""  #: AWS instance type of the GPU in the authors' operator timings
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,14 @@ class Catalog:
             raise DataError(f"{name} has no MIG profile {profile!r}; it has {sorted(gpu.mig)}")
         return Slice(gpu, profile)
 
+    def paper_codes(self) -> dict[int, str]:
+        """The Falcon dataset's ``gputype`` integers -> GPU names (M60 1, K80 2, T4 3, V100 4)."""
+        return {g.paper_code: g.name for g in self.gpus.values() if g.paper_code is not None}
+
+    def paper_instances(self) -> dict[str, str]:
+        """The AWS instance types of the authors' operator timings -> GPU names."""
+        return {g.paper_instance: g.name for g in self.gpus.values() if g.paper_instance}
+
 
 def default_catalog_path() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "fleet" / "catalog.toml"
@@ -100,6 +116,9 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
                 / float(row["instance_gpus"]),
                 source=str(row["source"]),
                 mig={k: (int(v[0]), float(v[1])) for k, v in dict(row.get("mig", {})).items()},
+                memory_mib=int(row.get("memory_mib", 0)),
+                paper_code=int(row["paper_code"]) if "paper_code" in row else None,
+                paper_instance=str(row.get("paper_instance", "")),
             )
             for name, row in dict(data["gpus"]).items()
         }
@@ -110,4 +129,18 @@ def load_catalog(path: Path | str | None = None) -> Catalog:
     for gpu in gpus.values():
         if min(gpu.fp32_tflops, gpu.bandwidth_gbs, gpu.memory_gb, gpu.tdp_w, gpu.hour) <= 0:
             raise DataError(f"{p}: GPU {gpu.name} has a non-positive figure")
+        if gpu.memory_mib < 0 or gpu.memory_mib > gpu.memory_gb * 1024:
+            raise DataError(f"{p}: GPU {gpu.name}: memory_mib must be in [0, memory_gb × 1024]")
+    for column, values in (
+        ("paper_code", [g.paper_code for g in gpus.values() if g.paper_code is not None]),
+        ("paper_instance", [g.paper_instance for g in gpus.values() if g.paper_instance]),
+    ):
+        if len(set(values)) != len(values):
+            raise DataError(f"{p}: two GPUs share a {column}: {values}")
     return catalog
+
+
+@functools.cache
+def shipped_catalog() -> Catalog:
+    """The shipped catalog (``data/fleet/catalog.toml``), read once per process."""
+    return load_catalog()

@@ -2,9 +2,10 @@
 
 ``operator_timings.csv`` (in the shared Falcon data, not shipped with the package) has one row per
 measurement: ``cpu_cores, instance_type, operator, variant, changed_shape, input_shapes,
-batch_size, seconds``. The instance type names the GPU (g3.4xlarge = M60, p2.8xlarge = K80,
-g4dn.4xlarge = T4, p3.2xlarge = V100); ``-1`` in a shape is the batch dimension; the unit of
-``seconds`` is not stated (magnitudes fit milliseconds per call), so only ratios are compared.
+batch_size, seconds``. The instance type names the GPU (the catalog's ``paper_instance`` column:
+g3.4xlarge = M60, p2.8xlarge = K80, g4dn.4xlarge = T4, p3.2xlarge = V100); ``-1`` in a shape is
+the batch dimension; the unit of ``seconds`` is not stated (magnitudes fit milliseconds per
+call), so only ratios are compared.
 
 :func:`operator_load` turns a Relay operator and its input shapes into an
 :class:`~falcon_operator.fleet.performance.OperatorLoad` with the conventions of
@@ -29,15 +30,12 @@ from pathlib import Path
 
 from falcon_operator.analysis import opmap
 from falcon_operator.analysis.costs import FLOPS_PER_ELEMENT
+from falcon_operator.core.catalog import shipped_catalog
 from falcon_operator.core.errors import DataError
 from falcon_operator.fleet.performance import OperatorLoad
 
-INSTANCE_GPUS: dict[str, str] = {
-    "g3.4xlarge": "M60",
-    "p2.8xlarge": "K80",
-    "g4dn.4xlarge": "T4",
-    "p3.2xlarge": "V100",
-}
+#: AWS instance type of the timings -> GPU name, from the catalog's ``paper_instance`` column
+INSTANCE_GPUS: dict[str, str] = shipped_catalog().paper_instances()
 TIMINGS_FILE = Path("operators") / "operator_timings.csv"
 BYTES_PER_ELEMENT = 4.0  # FP32
 COLUMNS = ("cpu_cores", "instance_type", "operator", "variant", "input_shapes", "batch_size",

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from falcon_operator.core.catalog import shipped_catalog
 from falcon_operator.core.errors import DataError, KnowledgeError
 from falcon_operator.core.knobs import BATCH, CPUS, GPU, GPU_MEMORY, POWER
 
@@ -37,7 +38,8 @@ KNOB_PAIRS: dict[str, tuple[str, str]] = {
     "CPUcores-power": (CPUS, POWER),
     "CPUcores-GPUmem": (CPUS, GPU_MEMORY),
 }
-GPU_CODES: dict[int, str] = {1: "M60", 2: "K80", 3: "T4", 4: "V100"}
+#: the Falcon dataset's integer gputype -> GPU name, from the catalog's ``paper_code`` column
+GPU_CODES: dict[int, str] = shipped_catalog().paper_codes()
 _GPU_ORDER = {name: code for code, name in GPU_CODES.items()}
 _LEVEL_TOL = 1e-6
 _TIME_FILE = re.compile(r"^(?P<op>[^-]+)-(?:[^-]+-)*time\.csv$")
