@@ -143,20 +143,33 @@ def test_summarise_rejects_bad_checkpoints() -> None:
 
 def test_results_json_schema_and_values() -> None:
     doc = results_json(_runs(), CPS, LATENCY)
-    assert set(doc) == {"summary", "runs", "latency", "per_target"}
+    old_keys = {"summary", "runs", "latency", "per_target"}
+    assert set(doc) == old_keys | {"per_target_ci95", "paired", "statistics"}
     assert set(doc["summary"]) == {"falcon", "random"}
     falcon = doc["summary"]["falcon"]
-    assert set(falcon) == {"3", "6", "mean_trials_to_0_95", "infeasible_trials_mean"}
+    assert set(falcon) == {"3", "6", "mean_trials_to_0_95", "infeasible_trials_mean"} | {
+        "n_runs",
+        "trials_to_0_9",
+        "trials_to_0_95",
+    }
     for k in ("3", "6"):
-        assert set(falcon[k]) == {"mean_accuracy", "p_ge_0_9", "p_ge_0_95"}
+        assert set(falcon[k]) == {"mean_accuracy", "p_ge_0_9", "p_ge_0_95", "mean_accuracy_ci95"}
+    low, high = falcon["3"].pop("mean_accuracy_ci95")
     assert falcon["3"] == {"mean_accuracy": 0.783333, "p_ge_0_9": 0.666667, "p_ge_0_95": 0.333333}
+    assert 0.5 <= low <= 0.783333 <= high <= 0.95  # means of resampled runs of 0.95, 0.9, 0.5
+    # medians count the runs that never get there: falcon reaches 0.9 at 3, 1, never -> 3
+    assert falcon["trials_to_0_9"] == {"median": 3, "reached": 0.666667}
+    assert falcon["trials_to_0_95"] == {"median": 6, "reached": 0.666667}
+    # random: one of two runs reaches 0.95 (at 2): exactly half did, so the median is 2
+    assert doc["summary"]["random"]["trials_to_0_95"] == {"median": 2, "reached": 0.5}
     assert falcon["6"]["mean_accuracy"] == 0.82
     assert falcon["mean_trials_to_0_95"] == 4.5
     assert falcon["infeasible_trials_mean"] == 1.0
 
     assert len(doc["runs"]) == 5
     for run in doc["runs"]:
-        assert set(run) == {"method", "target", "seed", "accuracy_at", "trials_to_0_95"}
+        old = {"method", "target", "seed", "accuracy_at", "trials_to_0_95"}
+        assert set(run) == old | {"stream_seed", "infeasible_trials"}
         assert set(run["accuracy_at"]) == {"3", "6"}
     first = doc["runs"][0]
     assert first == {
@@ -165,6 +178,8 @@ def test_results_json_schema_and_values() -> None:
         "seed": 0,
         "accuracy_at": {"3": 0.95, "6": 1.0},
         "trials_to_0_95": 3,
+        "stream_seed": None,
+        "infeasible_trials": 0,
     }
     assert doc["runs"][2]["trials_to_0_95"] is None
 
@@ -176,6 +191,17 @@ def test_results_json_schema_and_values() -> None:
         "t1": {"3": 0.925, "6": 0.98},
         "t2": {"3": 0.5, "6": 0.5},
     }
+    # one run on t2: its interval is the point; t1's two runs bound theirs
+    assert doc["per_target_ci95"]["falcon"]["t2"] == {"3": [0.5, 0.5], "6": [0.5, 0.5]}
+    assert doc["per_target_ci95"]["falcon"]["t1"]["3"] == [0.9, 0.95]
+    # falcon vs random on the shared (t1, 0) and (t2, 0): at 3, 0.95 vs 0 and 0.5 vs 0.95
+    paired = doc["paired"]
+    assert paired["reference"] == "falcon" and set(paired["methods"]) == {"random"}
+    at3 = paired["methods"]["random"]["3"]
+    assert (at3["wins"], at3["ties"], at3["losses"]) == (1, 0, 1)
+    assert at3["mean_diff"] == 0.25
+    assert at3["mean_diff_ci95"][0] >= -0.45 and at3["mean_diff_ci95"][1] <= 0.95
+    assert doc["statistics"]["resamples"] == 2000
 
 
 def test_results_json_round_trips_with_meta() -> None:
@@ -207,21 +233,29 @@ def test_markdown_table_rows_and_formatting() -> None:
     lines = md.splitlines()
     assert lines[0] == "# Bench"
     header = (
-        "| Method | Runs | Acc @3 | Acc @6 | P(≥0.9) @3 | P(≥0.9) @6 | P(≥0.95) @3 | P(≥0.95) @6 "
-        "| Trials to 0.95 (reached) | Infeasible trials |"
+        "| Method | Runs | Acc @3 [95% CI] | Acc @6 [95% CI] | P(≥0.9) @3 | P(≥0.9) @6 "
+        "| P(≥0.95) @3 | P(≥0.95) @6 | Median trials to 0.9 (reached) "
+        "| Median trials to 0.95 (reached) | Mean trials to 0.95 of runs reaching it "
+        "| Infeasible trials |"
     )
     assert header in lines
-    falcon = "| falcon | 3 | 0.783 | 0.820 | 0.67 | 0.67 | 0.33 | 0.67 | 4.5 (67%) | 1.0 |"
-    random = "| random | 2 | 0.475 | 0.475 | 0.50 | 0.50 | 0.50 | 0.50 | 2.0 (50%) | 0.0 |"
-    assert falcon in lines and random in lines
+    falcon = next(line for line in lines if line.startswith("| falcon | 3 | 0.783 ["))
+    random = next(line for line in lines if line.startswith("| random | 2 | 0.475 ["))
+    assert falcon.endswith(" | 0.67 | 0.67 | 0.33 | 0.67 | 3 (67%) | 6 (67%) | 4.5 (67%) | 1.0 |")
+    assert random.endswith(" | 0.50 | 0.50 | 0.50 | 0.50 | 1 (50%) | 2 (50%) | 2.0 (50%) | 0.0 |")
     assert lines.index(falcon) < lines.index(random)  # sorted by accuracy at first checkpoint
     sep = lines[lines.index(header) + 1]
     assert sep.startswith("| :--- | ---: |") and sep.count("|") == header.count("|")
     # per-target table
-    assert "| t1 | falcon | 2 | 0.925 | 0.980 |" in lines
-    assert "| t1 | random | 1 | 0.000 | 0.000 |" in lines
-    assert "| t2 | falcon | 1 | 0.500 | 0.500 |" in lines
-    assert "| t2 | random | 1 | 0.950 | 0.950 |" in lines
+    assert "| t1 | random | 1 | 0.000 [0.000, 0.000] | 0.000 [0.000, 0.000] |" in lines
+    assert "| t2 | falcon | 1 | 0.500 [0.500, 0.500] | 0.500 [0.500, 0.500] |" in lines
+    assert "| t2 | random | 1 | 0.950 [0.950, 0.950] | 0.950 [0.950, 0.950] |" in lines
+    assert any(
+        line.startswith("| t1 | falcon | 2 | 0.925 [0.900, 0.950] | 0.980 [") for line in lines
+    )
+    # paired: falcon vs random, W/T/L at 3 and 6, then the mean differences
+    assert "## Paired against falcon" in lines
+    assert any(line.startswith("| random | 1/0/1 | 1/0/1 | +0.250 [") for line in lines)
     # latency
     assert "- `1440`: p50 1.23 ms, p95 2.50 ms" in lines
     assert "- `large`: p50 10.00 ms, p95 20.00 ms" in lines
@@ -236,8 +270,10 @@ def test_markdown_ranking_and_unreached() -> None:
     md = markdown_table(summarise(runs, [1]), [1])
     positions = [md.index(f"| {m} |") for m in ("morphling", "transfer-prior", "gp-bo")]
     assert positions == sorted(positions)
-    assert "| gp-bo | 1 | 0.100 | 0.00 | 0.00 | — (0%) | 0.0 |" in md
+    gp_bo = "| gp-bo | 1 | 0.100 [0.100, 0.100] | 0.00 | 0.00 | not reached (0%) "
+    assert gp_bo + "| not reached (0%) | — (0%) | 0.0 |" in md
     assert "Decision latency" not in md
+    assert "Paired against" not in md  # falcon did not run
 
 
 def test_markdown_empty_and_unknown_checkpoint() -> None:

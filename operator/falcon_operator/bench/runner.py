@@ -4,6 +4,8 @@ Knowledge is built from the sources only; each target's operator profile (if the
 one) is handed to the strategy as the unseen model's profile. Each search is the shared ask/tell
 driver's (search/driver.py) against the table; the latency of every ask is kept.
 Leave-one-out runs use one knowledge base per held-out source (``Job.knowledge_key``).
+Each search's strategy gets its own random stream, keyed by (method, target, seed)
+(bench/streams.py), so targets and methods never share one.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from falcon_operator.backends.table import TableOracle
-from falcon_operator.bench.report import RunResult
+from falcon_operator.bench.runs import RunResult
+from falcon_operator.bench.streams import stream_seed
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.tables import Table
 from falcon_operator.search.driver import Budget, Driver
@@ -49,7 +52,8 @@ def _init(knowledge: KnowledgeSet) -> None:
 
 def run_job(job: Job, knowledge: KnowledgeSet | None = None) -> JobResult:
     kb = (knowledge if knowledge is not None else _KNOWLEDGE)[job.knowledge_key]
-    strategy = make_strategy(job.method, job.target.space, kb, profile=job.profile, seed=job.seed)
+    seed = stream_seed(job.seed, job.method, job.target.name)
+    strategy = make_strategy(job.method, job.target.space, kb, profile=job.profile, seed=seed)
     latencies: list[float] = []
     driver = Driver(strategy, Budget(job.trials), observe=latencies.append)
     history = driver.run(TableOracle(job.target).run).history
@@ -59,7 +63,9 @@ def run_job(job: Job, knowledge: KnowledgeSet | None = None) -> JobResult:
         prev = best[-1] if best else float("nan")
         value = record.objective if record.objective is not None else float("nan")
         best.append(value if not best or prev != prev or value > prev else prev)
-    run = RunResult(job.method, job.target.name, job.seed, tuple(best), job.target.best, infeasible)
+    run = RunResult(
+        job.method, job.target.name, job.seed, tuple(best), job.target.best, infeasible, seed
+    )
     return JobResult(run, tuple(latencies))
 
 
