@@ -214,3 +214,42 @@ def test_search_at_a_target_throughput_writes_the_replicas_that_serve_it(
     fleet = re.search(r"<b>Best:</b>[^<]*: ([\d.]+) \$/h for 5000 req/s", page)
     assert fleet is not None and "req/s per $/h" not in page
     assert float(fleet.group(1)) == pytest.approx(float(line.group(3)), abs=1e-3)
+
+
+def test_bench_reports_intervals_paired_results_and_streams(tmp_path: Path) -> None:
+    from falcon_operator.bench.streams import stream_seed
+
+    args = ["bench", "--targets", "vgg16,bert-large", "--methods", "falcon,random",
+            "--trials", "3,6", "--seeds", "2", "--workers", "1", "--no-latency",
+            "--out", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    data = json.loads((tmp_path / "results.json").read_text())
+    runs = data["runs"]
+    assert len(runs) == 2 * 2 * 2
+    for run in runs:  # each run's stream is its own, and recorded
+        assert run["stream_seed"] == stream_seed(run["seed"], run["method"], run["target"])
+    assert len({r["stream_seed"] for r in runs}) == len(runs)
+    for method, entry in data["summary"].items():
+        mine = [r for r in runs if r["method"] == method]
+        assert entry["n_runs"] == len(mine) == 4
+        for k in ("3", "6"):
+            low, high = entry[k]["mean_accuracy_ci95"]
+            assert low - 1e-6 <= entry[k]["mean_accuracy"] <= high + 1e-6
+            for target, per in data["per_target_ci95"][method].items():
+                assert per[k][0] - 1e-6 <= data["per_target"][method][target][k] <= per[k][1] + 1e-6
+        reached = [r["trials_to_0_95"] for r in mine if r["trials_to_0_95"] is not None]
+        assert entry["trials_to_0_95"]["reached"] == len(reached) / len(mine)
+        median = entry["trials_to_0_95"]["median"]
+        assert median is None if len(reached) < 2 else median == sorted(reached)[1]
+    paired = data["paired"]
+    assert paired["reference"] == "falcon" and set(paired["methods"]) == {"random"}
+    for k in ("3", "6"):
+        result = paired["methods"]["random"][k]
+        assert result["wins"] + result["ties"] + result["losses"] == 4  # 2 targets × 2 seeds
+        falcon, rand = (data["summary"][m][k]["mean_accuracy"] for m in ("falcon", "random"))
+        assert result["mean_diff"] == pytest.approx(falcon - rand, abs=1e-5)
+        low, high = result["mean_diff_ci95"]
+        assert low - 1e-6 <= result["mean_diff"] <= high + 1e-6
+    md = (tmp_path / "results.md").read_text()
+    assert "## Paired against falcon" in md and "[95% CI]" in md
+    assert (tmp_path / "accuracy.png").read_bytes()[:4] == b"\x89PNG"
