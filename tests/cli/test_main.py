@@ -253,3 +253,19 @@ def test_bench_reports_intervals_paired_results_and_streams(tmp_path: Path) -> N
     md = (tmp_path / "results.md").read_text()
     assert "## Paired against falcon" in md and "[95% CI]" in md
     assert (tmp_path / "accuracy.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_replay_with_a_runs_stream_seed_repeats_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["bench", "--targets", "vgg16", "--methods", "random", "--trials", "6",
+            "--seeds", "2", "--workers", "1", "--no-latency", "--out", str(tmp_path)]  # fmt: skip
+    assert main(args) == 0
+    run = json.loads((tmp_path / "results.json").read_text())["runs"][1]
+    capsys.readouterr()
+    replay = ["replay", "--target", "vgg16", "--method", "random", "--trials", "6",
+              "--seed", str(run["stream_seed"])]  # fmt: skip
+    assert main(replay) == 0
+    found = re.search(r"= ([\d.]+)% of the table's best", capsys.readouterr().out)
+    assert found is not None
+    assert float(found.group(1)) / 100 == pytest.approx(run["accuracy_at"]["6"], abs=6e-4)

@@ -157,7 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bn.add_argument("--trials", type=_csv_ints, default=[6, 15, 30], help="trial-count checkpoints")
     bn.add_argument(
-        "--seeds", type=argtypes.positive, default=20, help="seeds per (method, target)"
+        "--seeds",
+        type=argtypes.positive,
+        default=20,
+        help="seeds per (method, target); each (method, target, seed) draws its own random "
+        "stream (docs/benchmark.md)",
     )
     bn.add_argument(
         "--methods",
