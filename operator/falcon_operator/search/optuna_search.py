@@ -26,7 +26,6 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.samplers import BaseSampler, RandomSampler, TPESampler
 from optuna.trial import TrialState
 
-from falcon_operator.core.space import Config
 from falcon_operator.search.cold import ColdStrategy
 from falcon_operator.search.strategy import SearchState, derive_rng
 
@@ -48,9 +47,6 @@ class OptunaStrategy(ColdStrategy):
     def distributions(self) -> dict[str, BaseDistribution]:
         return {k.name: CategoricalDistribution(k.values) for k in self.space.knobs}
 
-    def params(self, index: int) -> Config:
-        return self.space.config_at(index)
-
     def study(self, state: SearchState) -> optuna.Study:
         """The study replayed from ``state``: finished trials told, pending ones RUNNING."""
         study = optuna.create_study(direction="maximize", sampler=self.sampler())
@@ -58,7 +54,7 @@ class OptunaStrategy(ColdStrategy):
         values = dict(zip(state.ok_idx.tolist(), state.ok_y.tolist(), strict=True))
         penalty = float(state.ok_y.min()) if state.ok_y.size else 0.0
         for i in state.tried.tolist():
-            study.enqueue_trial(dict(self.params(i)))
+            study.enqueue_trial(self.space.config_at(i))
             trial = study.ask(dists)
             if i in values:
                 study.tell(trial, values[i])
@@ -66,7 +62,7 @@ class OptunaStrategy(ColdStrategy):
                 trial.set_constraint(CONSTRAINT, 1.0)  # > 0: violated
                 study.tell(trial, penalty)
         for i in sorted(state.excluded - set(state.tried.tolist())):
-            study.enqueue_trial(dict(self.params(i)))
+            study.enqueue_trial(self.space.config_at(i))
             study.ask(dists)
         return study
 
@@ -84,7 +80,7 @@ class OptunaStrategy(ColdStrategy):
                 study.tell(trial, state=TrialState.FAIL)
             else:
                 i = int(rng.choice(np.array(sorted(open_set), dtype=np.int64)))
-                study.enqueue_trial(dict(self.params(i)))
+                study.enqueue_trial(self.space.config_at(i))
                 study.ask(dists)
             picks.append(i)
             open_set.discard(i)
