@@ -9,7 +9,8 @@
 - Expected improvement over every open candidate, multiplied by the probability of feasibility
   learned from the target's failed trials (search/acquisition.py ``feasibility``); the sources'
   feasibility and the space's constraints pick the candidates (search/cold.py).
-- ``n`` > 1: kriging believer — each pick is added at its posterior mean before the next.
+- ``n`` > 1: kriging believer — each pick is added at its posterior mean before the next (the
+  hyperparameters are fitted once per batch).
 """
 
 from __future__ import annotations
@@ -61,8 +62,12 @@ class GPEIStrategy(ColdStrategy):
             else np.ones(cand.size)
         )
         picks: list[int] = []
+        gp = fit_quietly(textbook_gp(self.seed, x.shape[1]), x, y)
         for _ in range(n):
-            gp = fit_quietly(textbook_gp(self.seed, x.shape[1]), x, y)
+            if picks:  # believer refit with the batch's first hyperparameters, no re-optimising
+                gp = fit_quietly(
+                    GaussianProcessRegressor(gp.kernel_, normalize_y=True, optimizer=None), x, y
+                )
             mu, sd = gp.predict(cx, return_std=True)
             acq = expected_improvement(mu, sd, float(y.max())) * p_ok
             best = top_n(acq, cand, 1, frozenset(picks), rng=rng)
