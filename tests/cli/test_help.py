@@ -16,7 +16,7 @@ import pytest
 
 from falcon_operator.cli.main import build_parser
 
-HEAVY = ("sklearn", "scipy", "kopf", "kubernetes", "matplotlib", "onnx", "onnxruntime")
+HEAVY = ("sklearn", "scipy", "optuna", "kopf", "kubernetes", "matplotlib", "onnx", "onnxruntime")
 
 
 def commands(

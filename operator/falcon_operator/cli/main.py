@@ -134,7 +134,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="a built knowledge base (default: built from DATA's sources)",
     )
-    r.add_argument("--method", choices=METHODS, default="falcon", help="search strategy")
+    r.add_argument(
+        "--method",
+        choices=METHODS,
+        default="falcon",
+        metavar="METHOD",
+        help=f"search strategy, one of {', '.join(METHODS)}",
+    )
     r.add_argument("--trials", type=argtypes.positive, default=15, help="trial budget")
     r.add_argument("--seed", type=int, default=0, help="the strategy's random seed")
     r.add_argument(

@@ -76,7 +76,13 @@ def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
         default=None,
         help="GPU and price catalog (TOML; default: the shipped one)",
     )
-    s.add_argument("--method", choices=METHODS, default="falcon", help="search strategy")
+    s.add_argument(
+        "--method",
+        choices=METHODS,
+        default="falcon",
+        metavar="METHOD",
+        help=f"search strategy, one of {', '.join(METHODS)}",
+    )
     s.add_argument(
         "--knowledge",
         choices=("fleet", "paper"),

@@ -30,7 +30,7 @@ Array = NDArray[np.float64]
 Index = NDArray[np.int64]
 
 
-def _sample_unexcluded(
+def sample_unexcluded(
     space: Space, rng: np.random.Generator, n: int, excluded: set[int]
 ) -> list[int]:
     """``n`` distinct random feasible indices outside ``excluded`` (lazy for large spaces)."""
@@ -46,7 +46,7 @@ def _sample_unexcluded(
     return out
 
 
-def _candidates(space: Space, excluded: frozenset[int] | set[int], limit: int = 200_000) -> Index:
+def candidates(space: Space, excluded: frozenset[int] | set[int], limit: int = 200_000) -> Index:
     """All feasible candidates, or an evenly spread subset of ``limit`` for huge spaces."""
     if space.size <= limit:
         idx = space.all_indices()
@@ -61,7 +61,7 @@ class RandomStrategy(Strategy):
 
     def _suggest_indices(self, state: SearchState, n: int) -> list[int]:
         rng = derive_rng(self.seed, self.name, state.n_done, len(state.excluded))
-        return _sample_unexcluded(self.space, rng, n, set(state.excluded))
+        return sample_unexcluded(self.space, rng, n, set(state.excluded))
 
 
 class _PriorStrategy(Strategy):
@@ -84,7 +84,7 @@ class TransferPriorStrategy(_PriorStrategy):
     name = "transfer-prior"
 
     def _suggest_indices(self, state: SearchState, n: int) -> list[int]:
-        cand = _candidates(self.space, set())
+        cand = candidates(self.space, set())
         rng = derive_rng(self.seed, self.name)
         return top_n(self.prior.mean(cand), cand, n, state.excluded, rng=rng)
 
@@ -96,8 +96,8 @@ class GPBOStrategy(Strategy):
     def _suggest_indices(self, state: SearchState, n: int) -> list[int]:
         rng = derive_rng(self.seed, self.name, state.n_done, len(state.excluded))
         if state.ok_idx.size < self.n_random:
-            return _sample_unexcluded(self.space, rng, n, set(state.excluded))
-        cand = _candidates(self.space, state.excluded)
+            return sample_unexcluded(self.space, rng, n, set(state.excluded))
+        cand = candidates(self.space, state.excluded)
         x, y = self.space.encode(state.ok_idx), state.ok_y
         picks: list[int] = []
         for _ in range(n):
@@ -138,7 +138,7 @@ class MorphlingStrategy(_PriorStrategy):
         def prior(idx: Index) -> Array:
             return self.prior.mean(idx, source_weights=weights)
 
-        cand = _candidates(self.space, state.excluded)
+        cand = candidates(self.space, state.excluded)
         rng = derive_rng(self.seed, self.name, state.n_done)
         gp = PriorGP(self.space.encode, prior, settings=SurrogateSettings(), seed=self.seed)
         gp.fit(state.ok_idx, state.ok_y)

@@ -6,4 +6,14 @@ spec parser and the ``falcon`` command line can check a name without loading sci
 
 from __future__ import annotations
 
-METHODS = ("falcon", "random", "gp-bo", "transfer-prior", "morphling")
+METHODS = (
+    "falcon",
+    "random",
+    "gp-bo",
+    "transfer-prior",
+    "morphling",
+    "optuna-tpe",
+    "optuna-random",
+    "triton-quick",
+    "gp-ei",
+)

@@ -14,8 +14,12 @@ from falcon_operator.search.baselines import (
     RandomStrategy,
     TransferPriorStrategy,
 )
+from falcon_operator.search.cold import ColdStrategy
 from falcon_operator.search.falcon import FalconSettings, FalconStrategy
+from falcon_operator.search.gp_ei import GPEIStrategy
 from falcon_operator.search.methods import METHODS
+from falcon_operator.search.optuna_search import OptunaRandomStrategy, OptunaTPEStrategy
+from falcon_operator.search.quick_search import TritonQuickStrategy
 from falcon_operator.search.strategy import Strategy
 
 __all__ = ["METHODS", "make_strategy"]
@@ -37,7 +41,8 @@ def make_strategy(
     objective's score at each configuration's price, for the transfer-prior and morphling
     baselines. Falcon's own prior is used as it is: the fleet's source tables are already
     scored by the objective (fleet/knowledge.py), and the paper's curves are Falcon's as
-    published.
+    published. The cold baselines (search/cold.py) get the objective, the space and the
+    sources' feasibility, but no performance prior.
     """
     if name == "falcon":
         return FalconStrategy(
@@ -53,4 +58,12 @@ def make_strategy(
         )
     if name == "morphling":
         return MorphlingStrategy(space, knowledge, profile=profile, seed=seed, objective=objective)
+    cold: dict[str, type[ColdStrategy]] = {
+        "optuna-tpe": OptunaTPEStrategy,
+        "optuna-random": OptunaRandomStrategy,
+        "triton-quick": TritonQuickStrategy,
+        "gp-ei": GPEIStrategy,
+    }
+    if name in cold:
+        return cold[name](space, knowledge, profile=profile, seed=seed, objective=objective)
     raise StrategyError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
