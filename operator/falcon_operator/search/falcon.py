@@ -311,17 +311,19 @@ class FalconStrategy(Strategy):
         excluded = set(state.excluded) | set(picks)
         conditioned = excluded - set(map(int, state.tried))
         visits = self._visits([*map(int, state.tried), *conditioned])
-        while True:
+        for _ in range(8):  # a few rescans at most; then the last pick stands
             scan = self._scan(state, gp, excluded | twinned, w)
             if not np.isfinite(scan.best_acq).any():  # only twins are left
                 scan = self._scan(state, gp, excluded, w)
                 twinned = set()
             pick = int(scan.best_idx[self._descend(scan, visits)])
-            if pick < 0 or not conditioned or (not twinned and not self._twins(gp, pick, w)):
+            if pick < 0 or not conditioned or not twinned:
                 return pick
-            if not self._twins(gp, pick, w) & conditioned:
+            own = self._twins(gp, pick, w)
+            if not own & conditioned:
                 return pick
-            twinned.add(pick)
+            twinned = twinned | own | {pick}
+        return pick
 
     @staticmethod
     def _believed(gp: PriorGP, index: int) -> float:
