@@ -93,6 +93,12 @@ def write_shares(path: Path, shares: Mapping[str, float]) -> None:
         out.writerows((op, f"{100 * s:.4f}") for op, s in shares.items())
 
 
+def fleet_objective(catalog: Catalog, settings: FleetBenchSettings | None = None) -> Objective:
+    """The objective the benchmark's tables are scored by: rps/$ at the catalog's prices under
+    the benchmark's p99 SLO (strategies get it too, so a curve prior is priced alike)."""
+    return Objective.of(catalog, slo_p99_ms=(settings or FleetBenchSettings()).slo_p99_ms)
+
+
 def write_fleet_dataset(
     root: Path,
     catalog: Catalog,
@@ -104,7 +110,7 @@ def write_fleet_dataset(
     """Generate the benchmark directory at ``root`` (see the module docstring)."""
     st = settings or FleetBenchSettings()
     model = FleetModel(catalog)
-    objective = Objective.of(catalog, slo_p99_ms=st.slo_p99_ms)
+    objective = fleet_objective(catalog, st)
     space = fleet_space(catalog, mig=st.mig)
     made: list[FleetModelData] = []
     for kind, builders in (("sources", sources), ("targets", targets)):

@@ -1,5 +1,10 @@
 """Suggestion latency: time Falcon's ``suggest`` on the paper's space and on a synthetic space of
-more than 100,000 candidates (where the prior comes from the KOP curves, not from tables)."""
+more than 100,000 candidates (where the prior comes from the KOP curves, not from tables).
+
+Histories are realistic when asked: ``infeasible`` of the trials (e.g. 0.3) did not run (out of
+memory), and each ask may want ``n`` configurations at once (``maxParallelTrials``), as the
+operator's asks do.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ import numpy as np
 from falcon_operator.bench.report import latency_stats
 from falcon_operator.core.catalog import shipped_catalog
 from falcon_operator.core.knobs import BATCH, CPUS, GPU, GPU_MEMORY, POWER, build_space
-from falcon_operator.core.records import Outcome, TrialRecord
+from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.search.driver import Budget, Driver
@@ -38,9 +43,11 @@ def time_suggestions(
     profile: Mapping[str, float],
     history_sizes: range = range(0, 12),
     seed: int = 0,
+    infeasible: float = 0.0,
+    n: int = 1,
 ) -> dict[str, float]:
-    """Latency of one ask (the driver's, as a search makes it) after 0, 1, … trials of a synthetic
-    objective."""
+    """Latency of one ask for ``n`` configurations (the driver's, as a search makes it) after
+    each of ``history_sizes`` trials of a synthetic objective, ``infeasible`` of them failed."""
     strategy = FalconStrategy(space, knowledge, profile=profile, seed=seed)
     samples: list[float] = []
     driver = Driver(strategy, Budget(space.size), observe=samples.append)
@@ -54,6 +61,9 @@ def time_suggestions(
             if any(h.config == cfg for h in history):
                 continue
             value = float(strategy.prior.mean(np.array([space.index_of(cfg)]))[0])
-            history.append(TrialRecord(cfg, Outcome.OK, value * float(rng.lognormal(0, 0.1))))
-        driver.suggest(history, 1)
+            if rng.random() < infeasible:
+                history.append(TrialRecord.failed(cfg, FailureKind.OOM, "out of memory"))
+            else:
+                history.append(TrialRecord(cfg, Outcome.OK, value * float(rng.lognormal(0, 0.1))))
+        driver.suggest(history, n)
     return latency_stats(samples)

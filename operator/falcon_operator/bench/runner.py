@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from falcon_operator.backends.table import TableOracle
 from falcon_operator.bench.runs import RunResult
 from falcon_operator.bench.streams import stream_seed
+from falcon_operator.core.objective import Objective
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.tables import Table
 from falcon_operator.search.driver import Budget, Driver
@@ -33,6 +34,9 @@ class Job:
     trials: int
     #: which knowledge base (key into the mapping given to run_jobs); "" is the shared one
     knowledge_key: str = ""
+    #: the objective the target's table is scored by, for priors in throughput units (KOP
+    #: curves); None where the tables' GPUs have no price (the paper's integer codes)
+    objective: Objective | None = None
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,14 @@ def _init(knowledge: KnowledgeSet) -> None:
 def run_job(job: Job, knowledge: KnowledgeSet | None = None) -> JobResult:
     kb = (knowledge if knowledge is not None else _KNOWLEDGE)[job.knowledge_key]
     seed = stream_seed(job.seed, job.method, job.target.name)
-    strategy = make_strategy(job.method, job.target.space, kb, profile=job.profile, seed=seed)
+    strategy = make_strategy(
+        job.method,
+        job.target.space,
+        kb,
+        profile=job.profile,
+        seed=seed,
+        objective=job.objective,
+    )
     latencies: list[float] = []
     driver = Driver(strategy, Budget(job.trials), observe=latencies.append)
     history = driver.run(TableOracle(job.target).run).history

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from falcon_operator.backends.table import TableOracle
-from falcon_operator.bench.fleet import FleetBenchSettings, write_fleet_dataset
+from falcon_operator.bench.fleet import FleetBenchSettings, fleet_objective, write_fleet_dataset
 from falcon_operator.bench.latency import large_space, time_suggestions
 from falcon_operator.bench.report import write_report
 from falcon_operator.bench.runner import Job, JobResult, run_jobs
@@ -159,8 +159,15 @@ def bench(args: argparse.Namespace) -> int:
     else:
         targets = ds.tables("targets", args.targets, space=kb.space)
     trials = max(args.trials)
+    # the fleet's tables are scored at the catalog's prices; the paper's (rps/budget over
+    # integer GPU codes) have no prices to give a curve prior
+    objective = (
+        fleet_objective(load_catalog(args.catalog), FleetBenchSettings(slo_p99_ms=args.slo_p99_ms))
+        if args.fleet
+        else None
+    )
     jobs = [
-        Job(m, t, ds.profile(t.name), seed, trials, t.name if args.loo else "")
+        Job(m, t, ds.profile(t.name), seed, trials, t.name if args.loo else "", objective)
         for m in args.methods
         for t in targets
         for seed in range(args.seeds)

@@ -15,7 +15,10 @@ state, so a restarted operator rebuilds it from the recorded trials):
    configurations that are neither tried nor pending. Before any success the acquisition is the
    posterior mean (pure exploitation of the prior).
 
-``n > 1`` suggestions use a Kriging believer: each pick joins the data at its posterior mean.
+``n > 1`` suggestions and pending trials use a Kriging believer: each pending trial and each pick
+joins the data at its posterior mean, and its twins (search/twins.py: the configurations that
+differ from it only in knobs the model says do not matter there) are skipped for the rest of the
+batch, so one batch does not hold the same configuration at four MPS limits.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from falcon_operator.search.feature_gp import FeatureGP, median_distance
 from falcon_operator.search.strategy import SearchState, Strategy, search_state
 from falcon_operator.search.surrogate import LogPriorGP, PriorGP, SurrogateSettings
 from falcon_operator.search.tree import Node, RegionTree, TreeSettings, build_tree
+from falcon_operator.search.twins import twins
 
 Array = NDArray[np.float64]
 Index = NDArray[np.int64]
@@ -75,6 +79,9 @@ class FalconSettings:
     source_feasibility_power: float = 8.0
     #: chance that a source's runnable / infeasible cell disagrees with the target's
     source_feasibility_error: float = 0.1
+    #: relative change of the posterior mean (and the sources' ran share) within which a knob
+    #: does not matter at a pending configuration (search/twins.py); None: believer only
+    twin_tolerance: float | None = 0.1
     tree: TreeSettings = field(default_factory=TreeSettings)
     surrogate: SurrogateSettings = field(default_factory=SurrogateSettings)
     #: the surrogate when the prior comes from KOP curves (log space; spread in log units)
@@ -276,19 +283,63 @@ class FalconStrategy(Strategy):
 
     def _suggest_indices(self, state: SearchState, n: int) -> list[int]:
         picks: list[int] = []
+        pending = sorted(set(state.excluded) - set(map(int, state.tried)))
+        weights = self.feasibility_weights(state)
         fantasies: list[tuple[int, float]] = []
+        twinned: set[int] = set()
+        if pending:
+            gp = self.surrogate(state)
+            fantasies = [(p, self._believed(gp, p)) for p in pending]
+            for p in pending:
+                twinned |= self._twins(gp, p, weights)
         for _ in range(n):
             gp = self.surrogate(state, fantasies)
-            excluded = set(state.excluded) | set(picks)
-            scan = self._scan(state, gp, excluded, self.feasibility_weights(state))
-            visits = self._visits([*map(int, state.tried), *excluded - set(map(int, state.tried))])
-            leaf = self._descend(scan, visits)
-            pick = int(scan.best_idx[leaf])
+            pick = self._pick(state, gp, picks, twinned, weights)
             if pick < 0:
                 break
             picks.append(pick)
-            fantasies.append((pick, gp.from_model(float(gp.predict(np.array([pick]))[0][0]))))
+            fantasies.append((pick, self._believed(gp, pick)))
+            if len(picks) < n:
+                twinned |= self._twins(gp, pick, weights)
         return picks
+
+    def _pick(
+        self, state: SearchState, gp: PriorGP, picks: list[int], twinned: set[int], w: Array | None
+    ) -> int:
+        """The UCT leaf's best configuration that is no twin of a pending one or a pick, read
+        from either side (a twin of one only by the candidate's own knobs is skipped too)."""
+        excluded = set(state.excluded) | set(picks)
+        conditioned = excluded - set(map(int, state.tried))
+        visits = self._visits([*map(int, state.tried), *conditioned])
+        for _ in range(8):  # a few rescans at most; then the last pick stands
+            scan = self._scan(state, gp, excluded | twinned, w)
+            if not np.isfinite(scan.best_acq).any():  # only twins are left
+                scan = self._scan(state, gp, excluded, w)
+                twinned = set()
+            pick = int(scan.best_idx[self._descend(scan, visits)])
+            if pick < 0 or not conditioned or not twinned:
+                return pick
+            own = self._twins(gp, pick, w)
+            if not own & conditioned:
+                return pick
+            twinned = twinned | own | {pick}
+        return pick
+
+    @staticmethod
+    def _believed(gp: PriorGP, index: int) -> float:
+        """The Kriging believer's value at ``index``: its posterior mean, in objective units."""
+        return gp.from_model(float(gp.predict(np.array([index], dtype=np.int64))[0][0]))
+
+    def _twins(self, gp: PriorGP, index: int, weights: Array | None) -> set[int]:
+        tolerance = self.settings.twin_tolerance
+        if tolerance is None:
+            return set()
+
+        def predict(idx: Index) -> tuple[Array, Array | None]:
+            mean = np.array([gp.from_model(float(m)) for m in gp.predict(idx)[0]], dtype=float)
+            return mean, self.prior.ran_fraction(idx, source_weights=weights)
+
+        return twins(self.space, index, predict, tolerance=tolerance)
 
     def should_stop(self, history: History) -> bool:
         """Stop when the best expected improvement left is negligible (no optimum needed)."""

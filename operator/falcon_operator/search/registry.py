@@ -38,15 +38,21 @@ def make_strategy(
     """Build the strategy called ``name`` (one of :data:`METHODS`).
 
     ``objective`` (metric and prices) turns a throughput-only prior (KOP curves) into the
-    objective's score at each configuration's price, for the transfer-prior and morphling
-    baselines. Falcon's own prior is used as it is: the fleet's source tables are already
-    scored by the objective (fleet/knowledge.py), and the paper's curves are Falcon's as
-    published. The cold baselines (search/cold.py) get the objective, the space and the
-    sources' feasibility, but no performance prior.
+    objective's score at each configuration's price, for Falcon and the transfer-prior and
+    morphling baselines alike. Source tables are used as they are: they already hold the
+    objective's scores (fleet/knowledge.py; the paper's rps/budget). ``None`` leaves a curve
+    prior in throughput units, for spaces without priced GPUs (the paper's integer codes).
+    The cold baselines (search/cold.py) get the objective, the space and the sources'
+    feasibility, but no performance prior.
     """
     if name == "falcon":
         return FalconStrategy(
-            space, knowledge, profile=profile, seed=seed, settings=falcon_settings
+            space,
+            knowledge,
+            profile=profile,
+            seed=seed,
+            settings=falcon_settings,
+            objective=objective,
         )
     if name == "random":
         return RandomStrategy(space, seed=seed)
