@@ -16,4 +16,5 @@ METHODS = (
     "optuna-random",
     "triton-quick",
     "gp-ei",
+    "source-rank",
 )

@@ -20,6 +20,7 @@ from falcon_operator.search.gp_ei import GPEIStrategy
 from falcon_operator.search.methods import METHODS
 from falcon_operator.search.optuna_search import OptunaRandomStrategy, OptunaTPEStrategy
 from falcon_operator.search.quick_search import TritonQuickStrategy
+from falcon_operator.search.source_rank import SourceRankStrategy
 from falcon_operator.search.strategy import Strategy
 
 __all__ = ["METHODS", "make_strategy"]
@@ -70,6 +71,8 @@ def make_strategy(
         "triton-quick": TritonQuickStrategy,
         "gp-ei": GPEIStrategy,
     }
+    if name == "source-rank":
+        return SourceRankStrategy(space, knowledge, profile=profile, seed=seed, objective=objective)
     if name in cold:
         return cold[name](space, knowledge, profile=profile, seed=seed, objective=objective)
     raise StrategyError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
