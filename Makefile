@@ -14,7 +14,7 @@ RUNTIME := $(VENV)/.runtime
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo calibrate bench-operator perf-analyzer bench-runner clean
+.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo bench-mix bench-mix-loo calibrate bench-operator perf-analyzer bench-runner clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -91,6 +91,12 @@ bench-fleet: $(STAMP) ## fleet benchmark: tables generated from the simulated fl
 
 bench-fleet-loo: $(STAMP) ## fleet benchmark, leave-one-source-out over the 9 fleet source models (validation)
 	$(FALCON) bench --fleet --loo --trials 6,15,30 --seeds $(BENCH_SEEDS) --no-latency --data bench/results/fleet-data --out bench/results/fleet-loo
+
+bench-mix: $(STAMP) ## mix world: held-out targets unlike any source, 3 scenarios (SLO, prices), noisy measurements
+	$(FALCON) bench --mix --trials 6,15,30 --seeds $(BENCH_SEEDS) --data bench/results/mix-data --out bench/results/mix
+
+bench-mix-loo: $(STAMP) ## mix world, validation: every source in turn in every scenario (tune here, never on the targets)
+	$(FALCON) bench --mix --loo --trials 6,15,30 --seeds $(BENCH_SEEDS) --no-latency --data bench/results/mix-data --out bench/results/mix-loo
 
 bench-quick: $(STAMP) ## a 3-seed benchmark for a quick look
 	$(FALCON) bench --data $(DATA) --trials 6,15,30 --seeds 3 --out bench/results/quick

@@ -5,7 +5,9 @@ one) is handed to the strategy as the unseen model's profile. Each search is the
 driver's (search/driver.py) against the table; the latency of every ask is kept.
 Leave-one-out runs use one knowledge base per held-out source (``Job.knowledge_key``).
 Each search's strategy gets its own random stream, keyed by (method, target, seed)
-(bench/streams.py), so targets and methods never share one.
+(bench/streams.py), so targets and methods never share one. With ``Job.noise_sigma`` the oracle
+measures with noise (bench/noisy.py) and a run's best-so-far is the true value of the
+configuration with the best measured objective so far.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from falcon_operator.backends.table import TableOracle
+from falcon_operator.bench.noisy import NoisyTableOracle, deployed_best
 from falcon_operator.bench.runs import RunResult
 from falcon_operator.bench.streams import stream_seed
 from falcon_operator.core.objective import Objective
@@ -37,6 +40,9 @@ class Job:
     #: the objective the target's table is scored by, for priors in throughput units (KOP
     #: curves); None where the tables' GPUs have no price (the paper's integer codes)
     objective: Objective | None = None
+    #: measurement noise of the oracle (log-normal sigma, bench/noisy.py); 0 = the table's
+    #: true values, as the paper and fleet benchmarks use
+    noise_sigma: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -67,13 +73,18 @@ def run_job(job: Job, knowledge: KnowledgeSet | None = None) -> JobResult:
     )
     latencies: list[float] = []
     driver = Driver(strategy, Budget(job.trials), observe=latencies.append)
-    history = driver.run(TableOracle(job.target).run).history
-    infeasible = sum(not record.ok for record in history)
     best: list[float] = []
-    for record in history:
-        prev = best[-1] if best else float("nan")
-        value = record.objective if record.objective is not None else float("nan")
-        best.append(value if not best or prev != prev or value > prev else prev)
+    if job.noise_sigma > 0:  # the true value of the best *measured* configuration so far
+        noisy = NoisyTableOracle(job.target, sigma=job.noise_sigma, seed=seed)
+        history = driver.run(noisy.run).history
+        best = deployed_best([r.objective for r in history], noisy.truth)
+    else:
+        history = driver.run(TableOracle(job.target).run).history
+        for record in history:
+            prev = best[-1] if best else float("nan")
+            value = record.objective if record.objective is not None else float("nan")
+            best.append(value if not best or prev != prev or value > prev else prev)
+    infeasible = sum(not record.ok for record in history)
     run = RunResult(
         job.method, job.target.name, job.seed, tuple(best), job.target.best, infeasible, seed
     )

@@ -19,6 +19,7 @@ from falcon_operator.bench.fleet import FleetBenchSettings, fleet_objective, wri
 from falcon_operator.bench.latency import large_space, time_suggestions
 from falcon_operator.bench.report import write_report
 from falcon_operator.bench.runner import Job, JobResult, run_jobs
+from falcon_operator.cli.mixbench import plan_mix
 from falcon_operator.cli.progress import Steps
 from falcon_operator.cli.trials import TrialLines
 from falcon_operator.core.catalog import load_catalog
@@ -148,30 +149,44 @@ def _fleet_dataset(args: argparse.Namespace) -> FalconDataset:
 
 
 def bench(args: argparse.Namespace) -> int:
-    ds = _fleet_dataset(args) if args.fleet else _dataset(args.data)
-    kb = ds.knowledge(sources=args.sources)
-    knowledge = {"": kb}
-    if args.loo:  # every source in turn is the target; knowledge from the others
-        targets = ds.tables("sources", args.sources)
-        names = [t.name for t in targets]
-        for name in names:
-            knowledge[name] = ds.knowledge(sources=[n for n in names if n != name])
+    if args.mix:
+        plan = plan_mix(args, console)
+        knowledge = plan.knowledge
+        targets = [t for t, _, _ in plan.targets]
+        profiles = {t.name: p for t, p, _ in plan.targets}
+        kb = knowledge[plan.targets[0][2]]
+        jobs = plan.jobs
+        root = str(plan.meta["data"])
     else:
-        targets = ds.tables("targets", args.targets, space=kb.space)
+        ds = _fleet_dataset(args) if args.fleet else _dataset(args.data)
+        kb = ds.knowledge(sources=args.sources)
+        knowledge = {"": kb}
+        if args.loo:  # every source in turn is the target; knowledge from the others
+            targets = ds.tables("sources", args.sources)
+            names = [t.name for t in targets]
+            for name in names:
+                knowledge[name] = ds.knowledge(sources=[n for n in names if n != name])
+        else:
+            targets = ds.tables("targets", args.targets, space=kb.space)
+        profiles = {t.name: ds.profile(t.name) for t in targets}
+        # the fleet's tables are scored at the catalog's prices; the paper's (rps/budget over
+        # integer GPU codes) have no prices to give a curve prior
+        objective = (
+            fleet_objective(
+                load_catalog(args.catalog), FleetBenchSettings(slo_p99_ms=args.slo_p99_ms)
+            )
+            if args.fleet
+            else None
+        )
+        jobs = [
+            Job(m, t, profiles[t.name], seed, max(args.trials), t.name if args.loo else "",
+                objective, args.noise or 0.0)
+            for m in args.methods
+            for t in targets
+            for seed in range(args.seeds)
+        ]  # fmt: skip
+        root = str(ds.root)
     trials = max(args.trials)
-    # the fleet's tables are scored at the catalog's prices; the paper's (rps/budget over
-    # integer GPU codes) have no prices to give a curve prior
-    objective = (
-        fleet_objective(load_catalog(args.catalog), FleetBenchSettings(slo_p99_ms=args.slo_p99_ms))
-        if args.fleet
-        else None
-    )
-    jobs = [
-        Job(m, t, ds.profile(t.name), seed, trials, t.name if args.loo else "", objective)
-        for m in args.methods
-        for t in targets
-        for seed in range(args.seeds)
-    ]
     for m in args.methods:
         make_strategy(m, targets[0].space, kb)  # fail fast on an unknown method
     origin = "the other sources (leave one out)" if args.loo else f"{len(kb.sources)} sources"
@@ -192,19 +207,21 @@ def bench(args: argparse.Namespace) -> int:
         console.print("timing suggestions (single process, after the runs)…")
         first = targets[0]
         latency[str(first.space.size)] = time_suggestions(
-            first.space, kb, profile=ds.profile(first.name), history_sizes=range(0, 31, 2)
+            first.space, kb, profile=profiles[first.name], history_sizes=range(0, 31, 2)
         )
         space = large_space()
-        latency["large"] = time_suggestions(space, kb, profile=ds.profile(targets[0].name))
+        latency["large"] = time_suggestions(space, kb, profile=profiles[first.name])
         latency["large"]["candidates"] = float(space.size)
-    meta = {
-        "data": str(ds.root),
+    meta: dict[str, object] = {
+        "data": root,
         "sources": sorted(kb.sources),
         "targets": [t.name for t in targets],
         "seeds": args.seeds,
         "methods": args.methods,
         "wall_seconds": round(time.perf_counter() - started, 1),
     }
+    if args.mix:
+        meta.update(plan.meta)
     if args.fleet:
         meta["fleet"] = {"slo_p99_ms": args.slo_p99_ms, "catalog": str(args.catalog or "shipped")}
     paths = write_report(args.out, runs, args.trials, latency, meta=meta)

@@ -191,6 +191,20 @@ def build_parser() -> argparse.ArgumentParser:
         "else OUT/data) and benchmark on them",
     )
     bn.add_argument(
+        "--mix",
+        action="store_true",
+        help="generate the mix world (sources, held-out targets, 3 scenarios of SLO and "
+        "prices; docs/mix-world.md) into --data, else OUT/data, and benchmark on it "
+        "(with --loo: every source in turn, in every scenario)",
+    )
+    bn.add_argument(
+        "--noise",
+        type=float,
+        default=None,
+        help="log-normal sigma of each measurement (default: 0.03 with --mix, else 0: the "
+        "tables' true values); accuracy is the true value of the best measured configuration",
+    )
+    bn.add_argument(
         "--slo-p99-ms",
         type=argtypes.positive_float,
         default=100.0,
