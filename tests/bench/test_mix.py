@@ -20,6 +20,8 @@ from falcon_operator.core.catalog import load_catalog
 from falcon_operator.core.space import Space
 from falcon_operator.fleet.backend import fleet_space
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
+from falcon_operator.search.driver import Budget, Driver
+from falcon_operator.search.registry import make_strategy
 
 CATALOG = load_catalog()
 SMALL = MixSettings(n_sources=4, n_targets=3)
@@ -66,6 +68,12 @@ def test_noise_off_is_the_old_best_so_far_and_on_deploys_the_best_measured() -> 
     for value in noisy.run.best_so_far:
         assert math.isnan(value) or value in set(table.values[~np.isnan(table.values)])
     assert deployed_best([1.0, None, 3.0, 2.0], [0.9, math.nan, 0.5, 0.8]) == [0.9, 0.9, 0.5, 0.5]
+    # noise 0 through the noisy path: exactly the noise-free best-so-far
+    strategy = make_strategy("random", table.space, _paper_kb(), seed=plain.run.stream_seed or 0)
+    oracle = NoisyTableOracle(table, sigma=0.0, seed=plain.run.stream_seed or 0)
+    history = Driver(strategy, Budget(12)).run(oracle.run).history
+    same = deployed_best([r.objective for r in history], oracle.truth)
+    np.testing.assert_array_equal(same, plain.run.best_so_far)
 
 
 def _paper_kb():  # type: ignore[no-untyped-def]

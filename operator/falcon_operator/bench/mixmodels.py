@@ -6,10 +6,11 @@ every model (the paper's premise: KOP resource curves transfer across models). N
 ONNX operators, so the fleet's KOP logic (``operator_loads``, ``operator_curves``) applies.
 
 A model is a *mix* (each type's share of the model's time per sample on the reference
-configuration: a whole A100 at full power, batch 8) and a *size*: time per sample on the reference, resident weights,
-activation memory per sample (input size) and host CPU per request. :func:`mix_workload` turns
-the mix into per-operator FLOPs and bytes: a type whose intensity is above the reference's ridge
-point gets its share as compute time, the others as memory time; launches take their part.
+configuration: a whole A100 at full power, batch 8) and a *size*: time per sample on the
+reference, resident weights, activation memory per sample (input size) and host CPU per
+request. :func:`mix_workload` turns the mix into per-operator FLOPs and bytes: a type whose
+intensity is above the reference's ridge point gets its share as compute time, the others as
+memory time; launches take their part.
 The profile a target gives before any trial (:func:`reference_shares`) is each operator's share
 of the batch time on the reference configuration, as the ONNX analysis would give it.
 

@@ -21,7 +21,6 @@ from rich.console import Console
 from falcon_operator.bench.mixworld import SCENARIOS, MixSettings, mix_space, write_mix_dataset
 from falcon_operator.bench.runner import Job
 from falcon_operator.core.catalog import load_catalog
-from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge, build_knowledge
 from falcon_operator.knowledge.dataset import FalconDataset
 from falcon_operator.knowledge.tables import Table
@@ -40,9 +39,8 @@ class MixPlan:
     meta: dict[str, object]
 
 
-def scenario_knowledge(ds: FalconDataset, space: Space, names: Sequence[str] | None) -> Knowledge:
-    """Knowledge from the scenario's sources ``names`` (all if None), tables read in ``space``."""
-    tables = ds.tables("sources", names, space=space)
+def scenario_knowledge(ds: FalconDataset, tables: Sequence[Table]) -> Knowledge:
+    """Knowledge from the scenario's source ``tables`` (read once, in the world's space)."""
     profiles = {t.name: p for t in tables if (p := ds.profile(t.name))}
     return build_knowledge(curves=ds.curves(), sources=tables, profiles=profiles)
 
@@ -65,16 +63,14 @@ def plan_mix(args: argparse.Namespace, console: Console) -> MixPlan:
     jobs: list[Job] = []
     for scenario in SCENARIOS:
         ds = FalconDataset(root / scenario.name)
-        knowledge[scenario.name] = scenario_knowledge(ds, space, args.sources)
+        tables = ds.tables("sources", args.sources, space=space)
+        knowledge[scenario.name] = scenario_knowledge(ds, tables)
         objective = scenario.objective(catalog)
         mine: list[tuple[Table, dict[str, float], str]] = []
         if args.loo:
-            tables = ds.tables("sources", args.sources, space=space)
-            names = [t.name for t in tables]
             for t in tables:
                 key = f"{t.name}@{scenario.name}"
-                others = [n for n in names if n != t.name]
-                knowledge[key] = scenario_knowledge(ds, space, others)
+                knowledge[key] = scenario_knowledge(ds, [o for o in tables if o is not t])
                 mine.append((dataclasses.replace(t, name=key), ds.profile(t.name), key))
         else:
             for t in ds.tables("targets", None, space=space):
