@@ -1,7 +1,7 @@
 """The ``mix`` benchmark's models: seeded mixes of operator types on the fleet's performance model.
 
 Every operator type has a fixed physics (:data:`OPERATOR_TYPES`): an arithmetic-intensity range
-(FLOPs per byte moved) and a kernel count per batch, so a type responds to resources alike in
+(FLOPs per byte moved) and a share of its time spent launching kernels, so a type responds alike in
 every model (the paper's premise: KOP resource curves transfer across models). Names are real
 ONNX operators, so the fleet's KOP logic (``operator_loads``, ``operator_curves``) applies.
 
