@@ -36,15 +36,27 @@ def feasibility(
     """
     if bad.size == 0:
         return np.ones(len(cand))
-
-    def weight(points: Array) -> Array:
-        if points.size == 0:
-            return np.zeros(len(cand))
-        d2 = ((cand[:, None, :] - points[None, :, :]) ** 2).sum(-1)
-        return np.asarray(np.exp(-d2 / (2 * length**2)).sum(1), dtype=float)
-
-    w_ok, w_bad = weight(ok), weight(bad)
+    points = np.vstack([ok, bad]) if ok.size else bad
+    n_ok = len(ok) if ok.size else 0
+    w_ok, w_bad = np.zeros(len(cand)), np.empty(len(cand))
+    # row blocks keep the (rows × points × dims) differences in cache; the operations and their
+    # order are those of the one-shot expression, so the values are bit for bit the same
+    for start in range(0, len(cand), _BLOCK):
+        rows = slice(start, start + _BLOCK)
+        diff = cand[rows, None, :] - points[None, :, :]
+        np.square(diff, out=diff)
+        kernel = diff.sum(-1)
+        np.negative(kernel, out=kernel)
+        np.divide(kernel, 2 * length**2, out=kernel)
+        np.exp(kernel, out=kernel)
+        if n_ok:
+            w_ok[rows] = kernel[:, :n_ok].sum(1)
+        w_bad[rows] = kernel[:, n_ok:].sum(1)
     return np.asarray((prior_ok + w_ok) / (prior_ok + w_ok + w_bad), dtype=float)
+
+
+#: candidates per block in :func:`feasibility`
+_BLOCK = 256
 
 
 def logistic_feasibility(

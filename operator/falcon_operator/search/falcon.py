@@ -90,6 +90,12 @@ class FalconSettings:
     )
 
 
+#: per chunk of the space (keyed by its first index): the acquisition's factors that depend on the
+#: configuration and the history only (sources' ran share, feasibility, logistic feasibility) and
+#: the chunk's leaf numbers; one suggestion's rescans and picks compute them once
+_Factors = dict[int, tuple[list[Array], NDArray[np.int64]]]
+
+
 @dataclass
 class _Scan:
     """Per-leaf best candidate and the acquisition scale, from one pass over the space."""
@@ -203,31 +209,28 @@ class FalconStrategy(Strategy):
         gp: PriorGP,
         excluded: set[int],
         weights: Array | None = None,
+        factors: _Factors | None = None,
     ) -> _Scan:
         n_leaves = len(self.tree.leaves)
         best_idx = np.full(n_leaves, -1, dtype=np.int64)
         best_acq = np.full(n_leaves, -np.inf)
         has_ok = state.ok_y.size > 0
         incumbent = float(gp.to_model(state.ok_y).max()) if has_ok else 0.0
-        ok_x = self.space.encode(state.ok_idx)
-        bad_x = self.space.encode(state.bad_idx)
-        ok_f = self._feasibility_features(state.ok_idx)
-        bad_f = self._feasibility_features(state.bad_idx)
+        factors = {} if factors is None else factors
         excluded_arr = np.fromiter(excluded, dtype=np.int64, count=len(excluded))
         for chunk in self.space.iter_chunks(self.settings.chunk):
+            if int(chunk[0]) not in factors:
+                factors[int(chunk[0])] = self._factors(state, chunk, weights)
+            parts, leaves = factors[int(chunk[0])]
             if excluded_arr.size:
-                chunk = chunk[~np.isin(chunk, excluded_arr)]
+                keep = ~np.isin(chunk, excluded_arr)
+                chunk, leaves, parts = chunk[keep], leaves[keep], [f[keep] for f in parts]
             if chunk.size == 0:
                 continue
             mu, sd = gp.predict(chunk)
             acq = expected_improvement(mu, sd, incumbent, xi=self.settings.xi) if has_ok else mu
-            ran = self.prior.ran_fraction(chunk, source_weights=weights)
-            if ran is not None:
-                acq = acq * ran**self.settings.source_feasibility_power
-            if state.bad_idx.size:
-                acq = acq * feasibility(self.space.encode(chunk), ok_x, bad_x)
-                acq = acq * logistic_feasibility(self._feasibility_features(chunk), ok_f, bad_f)
-            leaves = self.tree.leaf_ids(self.space.codes(chunk))
+            for factor in parts:  # in this order: the product's rounding does not change
+                acq = acq * factor
             for leaf in np.unique(leaves):
                 sel = leaves == leaf
                 j = int(np.argmax(acq[sel]))
@@ -237,14 +240,36 @@ class FalconStrategy(Strategy):
         finite = best_acq[np.isfinite(best_acq)]
         return _Scan(best_idx, best_acq, float(finite.max()) if finite.size else 0.0)
 
+    def _factors(
+        self, state: SearchState, chunk: Index, weights: Array | None
+    ) -> tuple[list[Array], NDArray[np.int64]]:
+        """The acquisition's factors at ``chunk`` that do not depend on the surrogate, and the
+        chunk's leaf numbers."""
+        parts: list[Array] = []
+        ran = self.prior.ran_fraction(chunk, source_weights=weights)
+        if ran is not None:
+            parts.append(ran**self.settings.source_feasibility_power)
+        if state.bad_idx.size:
+            ok_x, bad_x = self.space.encode(state.ok_idx), self.space.encode(state.bad_idx)
+            parts.append(feasibility(self.space.encode(chunk), ok_x, bad_x))
+            ok_f = self._feasibility_features(state.ok_idx)
+            bad_f = self._feasibility_features(state.bad_idx)
+            parts.append(logistic_feasibility(self._feasibility_features(chunk), ok_f, bad_f))
+        return parts, self.tree.leaf_ids(self.space.codes(chunk))
+
     def _feasibility_features(self, idx: Index) -> Array:
         """Encoding plus a one-hot of every ordinal knob's value (a threshold can be learnt)."""
         codes = self.space.codes(idx)
-        cols = [self.space.encode(idx)]
-        for j, knob in enumerate(self.space.knobs):
-            if knob.kind == "ordinal":
-                cols.append(np.eye(knob.size)[codes[:, j]])
-        return np.hstack(cols)
+        encoded = self.space.encode(idx)
+        ordinal = [j for j, knob in enumerate(self.space.knobs) if knob.kind == "ordinal"]
+        width = encoded.shape[1] + sum(self.space.knobs[j].size for j in ordinal)
+        out = np.zeros((len(idx), width))
+        out[:, : encoded.shape[1]] = encoded
+        rows, offset = np.arange(len(idx)), encoded.shape[1]
+        for j in ordinal:
+            out[rows, offset + codes[:, j]] = 1.0
+            offset += self.space.knobs[j].size
+        return out
 
     def _visits(self, indices: list[int]) -> NDArray[np.int64]:
         counts = np.zeros(len(self.tree.leaves), dtype=np.int64)
@@ -287,6 +312,7 @@ class FalconStrategy(Strategy):
         weights = self.feasibility_weights(state)
         fantasies: list[tuple[int, float]] = []
         twinned: set[int] = set()
+        factors: _Factors = {}
         if pending:
             gp = self.surrogate(state)
             fantasies = [(p, self._believed(gp, p)) for p in pending]
@@ -294,7 +320,7 @@ class FalconStrategy(Strategy):
                 twinned |= self._twins(gp, p, weights)
         for _ in range(n):
             gp = self.surrogate(state, fantasies)
-            pick = self._pick(state, gp, picks, twinned, weights)
+            pick = self._pick(state, gp, picks, twinned, weights, factors)
             if pick < 0:
                 break
             picks.append(pick)
@@ -304,7 +330,13 @@ class FalconStrategy(Strategy):
         return picks
 
     def _pick(
-        self, state: SearchState, gp: PriorGP, picks: list[int], twinned: set[int], w: Array | None
+        self,
+        state: SearchState,
+        gp: PriorGP,
+        picks: list[int],
+        twinned: set[int],
+        w: Array | None,
+        factors: _Factors | None = None,
     ) -> int:
         """The UCT leaf's best configuration that is no twin of a pending one or a pick, read
         from either side (a twin of one only by the candidate's own knobs is skipped too)."""
@@ -312,9 +344,9 @@ class FalconStrategy(Strategy):
         conditioned = excluded - set(map(int, state.tried))
         visits = self._visits([*map(int, state.tried), *conditioned])
         for _ in range(8):  # a few rescans at most; then the last pick stands
-            scan = self._scan(state, gp, excluded | twinned, w)
+            scan = self._scan(state, gp, excluded | twinned, w, factors)
             if not np.isfinite(scan.best_acq).any():  # only twins are left
-                scan = self._scan(state, gp, excluded, w)
+                scan = self._scan(state, gp, excluded, w, factors)
                 twinned = set()
             pick = int(scan.best_idx[self._descend(scan, visits)])
             if pick < 0 or not conditioned or not twinned:
