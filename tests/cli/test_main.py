@@ -138,8 +138,23 @@ def test_bench_runs_unchanged_on_another_layout_directory(tmp_path: Path) -> Non
     data_out = json.loads((out / "results.json").read_text())
     assert {r["target"] for r in data_out["runs"]} == {"x", "y"}
     assert data_out["summary"]["falcon"]["6"]["mean_accuracy"] > 0.5
-    assert set(data_out["latency"]) == {"18", "large"}
+    assert set(data_out["latency"]) == {"18", "18-n4", "large"}
     assert data_out["latency"]["18"]["p95_ms"] > 0
+    assert data_out["latency"]["large"]["peak_rss_mb"] > 0
+
+
+def test_bench_latency_only_times_without_runs(tmp_path: Path) -> None:
+    data = tmp_path / "other"
+    _write_layout(data)
+    out = tmp_path / "out"
+    assert main(["bench", "--data", str(data), "--latency-only", "--out", str(out)]) == 0
+    assert not (out / "results.json").exists()
+    doc = json.loads((out / "latency.json").read_text())
+    assert set(doc["latency"]) == {"18", "18-n4", "large"}
+    assert doc["latency"]["18-n4"]["picks"] == 4 and doc["latency"]["large"]["n"] == 31
+    assert doc["latency"]["18"]["n"] == doc["latency"]["18"]["max_history"] + 1 == 18
+    assert doc["meta"]["profile_of"] in {"x", "y"}
+    assert "peak memory" in (out / "latency.md").read_text()
 
 
 @pytest.mark.slow

@@ -46,7 +46,8 @@ def jsonable(value: object) -> Any:
     return str(value)
 
 
-def _latency_json(latency: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, Any]]:
+def latency_json(latency: Mapping[str, Mapping[str, float]]) -> dict[str, dict[str, Any]]:
+    """The ``latency`` section: every entry needs ``p50_ms`` and ``p95_ms``; ``n`` is an int."""
     out: dict[str, dict[str, Any]] = {}
     for name, stats in latency.items():
         missing = [key for key in ("p50_ms", "p95_ms") if key not in stats]
@@ -127,7 +128,7 @@ def results_json(
     doc: dict[str, Any] = {
         "summary": {m: _method_json(s, cps) for m, s in summary.methods.items()},
         "runs": runs_json,
-        "latency": _latency_json(latency),
+        "latency": latency_json(latency),
         "per_target": {
             m: {t: {str(k): num(s.at[k].mean_accuracy) for k in cps} for t, s in bt.items()}
             for m, bt in items

@@ -131,8 +131,30 @@ def _latency(latency: Mapping[str, Mapping[str, float]]) -> list[str]:
             parts.append(f"max {lat['max_ms']:.2f} ms")
         if "n" in lat:
             parts.append(f"n={int(lat['n'])}")
-        lines.append(f"- `{name}`: " + ", ".join(parts))
+        if "cpu_p95_ms" in lat:
+            parts.append(f"CPU time p95 {lat['cpu_p95_ms']:.2f} ms")
+        setting = []
+        if "candidates" in lat:
+            setting.append(f"{int(lat['candidates']):,} candidates")
+        if "picks" in lat:
+            setting.append(f"{int(lat['picks'])} per ask")
+        if "max_history" in lat:
+            setting.append(f"histories of 0–{int(lat['max_history'])} trials")
+        if "infeasible_share" in lat:
+            setting.append(f"{lat['infeasible_share']:.0%} infeasible")
+        if "peak_rss_mb" in lat:
+            memory = f"peak memory {lat['peak_rss_mb']:.0f} MB"
+            if "rss_before_mb" in lat:
+                memory += f" ({lat['rss_before_mb']:.0f} MB before the first suggestion)"
+            setting.append(memory)
+        tail = f" ({'; '.join(setting)})" if setting else ""
+        lines.append(f"- `{name}`: " + ", ".join(parts) + tail)
     return [*lines, ""]
+
+
+def latency_markdown(latency: Mapping[str, Mapping[str, float]], *, title: str) -> str:
+    """The decision-latency section alone, under ``title`` (``falcon bench --latency-only``)."""
+    return "\n".join([f"# {title}", "", *_latency(latency)])
 
 
 def markdown_table(

@@ -1,4 +1,5 @@
-"""Benchmark reports: write ``results.json``, ``results.md`` and ``accuracy.png``; latency stats.
+"""Benchmark reports: write ``results.json``, ``results.md`` and ``accuracy.png`` (or, timing only,
+``latency.json`` and ``latency.md``); latency stats.
 
 The pieces live beside this module: bench/runs.py (a run and its accuracy after k trials),
 bench/stats.py (bootstrap intervals, paired win/tie/loss, median trials to a level),
@@ -15,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from falcon_operator.bench.jsondoc import results_json
-from falcon_operator.bench.markdown import markdown_table
+from falcon_operator.bench.jsondoc import jsonable, latency_json, results_json
+from falcon_operator.bench.markdown import latency_markdown, markdown_table
 from falcon_operator.bench.plot import plot_accuracy
 from falcon_operator.bench.runs import (
     LEVEL_HIGH,
@@ -43,6 +44,7 @@ __all__ = [
     "results_json",
     "summarise",
     "trials_to",
+    "write_latency",
     "write_report",
 ]
 
@@ -75,6 +77,27 @@ def write_report(
     paths["markdown"].write_text(markdown_table(summary, cps, latency=latency), encoding="utf-8")
     horizon = max(cps[-1], *(r.n_trials for r in runs))
     plot_accuracy(runs, paths["plot"], max_trials=horizon)
+    return paths
+
+
+def write_latency(
+    out_dir: str | Path,
+    latency: Mapping[str, Mapping[str, float]],
+    *,
+    meta: Mapping[str, object] | None = None,
+) -> dict[str, Path]:
+    """Write ``latency.json`` (``{"latency": …, "meta": …}``, the ``latency`` section of
+    ``results.json``'s schema) and ``latency.md`` into ``out_dir`` (created); returns their paths
+    keyed ``"json"`` and ``"markdown"``."""
+    directory = Path(out_dir)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = {"json": directory / "latency.json", "markdown": directory / "latency.md"}
+    doc: dict[str, object] = {"latency": latency_json(latency)}
+    if meta is not None:
+        doc["meta"] = jsonable(meta)
+    paths["json"].write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    title = "Falcon suggestion latency"
+    paths["markdown"].write_text(latency_markdown(latency, title=title), encoding="utf-8")
     return paths
 
 

@@ -185,6 +185,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bn.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     bn.add_argument(
+        "--latency-only",
+        action="store_true",
+        help="only time Falcon's suggestions (no accuracy runs): writes latency.json and "
+        "latency.md into --out (docs/benchmark.md)",
+    )
+    bn.add_argument(
         "--fleet",
         action="store_true",
         help="generate the fleet benchmark's tables from the simulated fleet (into --data, "
