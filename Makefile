@@ -14,7 +14,7 @@ RUNTIME := $(VENV)/.runtime
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo bench-mix bench-mix-loo calibrate bench-operator perf-analyzer bench-runner clean
+.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo bench-mix bench-mix-loo bench-latency calibrate bench-operator perf-analyzer bench-runner clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -97,6 +97,10 @@ bench-mix: $(STAMP) ## mix world: held-out targets unlike any source, 3 scenario
 
 bench-mix-loo: $(STAMP) ## mix world, validation: every source in turn in every scenario (tune here, never on the targets)
 	$(FALCON) bench --mix --loo --trials 6,15,30 --seeds $(BENCH_SEEDS) --no-latency --data bench/results/mix-data --out bench/results/mix-loo
+
+bench-latency: $(STAMP) ## Falcon's suggestion latency only, no accuracy runs (paper + fleet knowledge; docs/benchmark.md)
+	$(FALCON) bench --latency-only --data $(DATA) --out bench/results/latency/paper
+	$(FALCON) bench --fleet --latency-only --data bench/results/fleet-data --out bench/results/latency/fleet
 
 bench-quick: $(STAMP) ## a 3-seed benchmark for a quick look
 	$(FALCON) bench --data $(DATA) --trials 6,15,30 --seeds 3 --out bench/results/quick
