@@ -77,6 +77,13 @@ def logistic_feasibility(
     """
     if bad.size == 0:
         return np.ones(len(cand))
+    theta = logistic_fit(ok, bad, base_rate=base_rate, prior_sd=prior_sd)
+    return np.asarray(expit(cand @ theta[:-1] + theta[-1]), dtype=float)
+
+
+def logistic_fit(ok: Array, bad: Array, *, base_rate: float = 0.9, prior_sd: float = 2.0) -> Array:
+    """The MAP weights of :func:`logistic_feasibility` (the intercept last), to predict many
+    candidates with one fit: ``expit(cand @ theta[:-1] + theta[-1])``."""
     x = np.vstack([ok, bad]) if ok.size else bad
     y = np.r_[np.ones(len(ok)), np.zeros(len(bad))]
     sign = 2 * y - 1
@@ -92,5 +99,4 @@ def logistic_feasibility(
         return value, grad
 
     theta0 = np.r_[np.zeros(x.shape[1]), b0]
-    theta = minimize(loss, theta0, jac=True, method="L-BFGS-B").x
-    return np.asarray(expit(cand @ theta[:-1] + theta[-1]), dtype=float)
+    return np.asarray(minimize(loss, theta0, jac=True, method="L-BFGS-B").x, dtype=float)

@@ -28,17 +28,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.special import expit
 
 from falcon_operator.core.objective import Objective
 from falcon_operator.core.records import History
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.prior import Prior
-from falcon_operator.search.acquisition import (
-    expected_improvement,
-    feasibility,
-    logistic_feasibility,
-)
+from falcon_operator.search.acquisition import expected_improvement, feasibility, logistic_fit
 from falcon_operator.search.feature_gp import FeatureGP, median_distance
 from falcon_operator.search.strategy import SearchState, Strategy, search_state
 from falcon_operator.search.surrogate import LogPriorGP, PriorGP, SurrogateSettings
@@ -90,10 +87,15 @@ class FalconSettings:
     )
 
 
-#: per chunk of the space (keyed by its first index): the acquisition's factors that depend on the
-#: configuration and the history only (sources' ran share, feasibility, logistic feasibility) and
-#: the chunk's leaf numbers; one suggestion's rescans and picks compute them once
-_Factors = dict[int, tuple[list[Array], NDArray[np.int64]]]
+@dataclass
+class _Factors:
+    """One ask's pieces of the acquisition that depend on the configurations and the history
+    only, not on the surrogate: per chunk of the space (keyed by its first index) the sources' ran
+    share and both feasibility models, with the chunk's leaf numbers; and the logistic
+    feasibility model's weights, fitted once. An ask's rescans and picks compute them once."""
+
+    chunks: dict[int, tuple[list[Array], NDArray[np.int64]]] = field(default_factory=dict)
+    theta: Array | None = None
 
 
 @dataclass
@@ -109,6 +111,9 @@ class FalconStrategy(Strategy):
     """MCTS-BO over the region tree built for the model's operator profile."""
 
     name = "falcon"
+    #: spaces up to this many candidates keep every chunk's encoding, feasibility features and
+    #: leaf numbers between asks (about 0.6 kB a candidate on the 110,592-candidate space)
+    static_cache_limit: int = 131_072
 
     def __init__(
         self,
@@ -126,6 +131,9 @@ class FalconStrategy(Strategy):
             knowledge, space, dict(profile or {}), self.settings.kop_threshold, objective=objective
         )
         self._scale: float | None = None
+        #: per chunk: its encoding, feasibility features and leaf numbers (pure functions of the
+        #: configurations), kept on spaces of up to ``static_cache_limit`` candidates
+        self._static: dict[int, tuple[Array, Array, NDArray[np.int64]]] = {}
         kops = self.prior.kops or knowledge.operators
         self.tree: RegionTree = build_tree(
             space, knowledge, kops, dict(profile or {}), settings=self.settings.tree
@@ -216,12 +224,12 @@ class FalconStrategy(Strategy):
         best_acq = np.full(n_leaves, -np.inf)
         has_ok = state.ok_y.size > 0
         incumbent = float(gp.to_model(state.ok_y).max()) if has_ok else 0.0
-        factors = {} if factors is None else factors
+        factors = _Factors() if factors is None else factors
         excluded_arr = np.fromiter(excluded, dtype=np.int64, count=len(excluded))
         for chunk in self.space.iter_chunks(self.settings.chunk):
-            if int(chunk[0]) not in factors:
-                factors[int(chunk[0])] = self._factors(state, chunk, weights)
-            parts, leaves = factors[int(chunk[0])]
+            if int(chunk[0]) not in factors.chunks:
+                factors.chunks[int(chunk[0])] = self._factors(state, chunk, weights, factors)
+            parts, leaves = factors.chunks[int(chunk[0])]
             if excluded_arr.size:
                 keep = ~np.isin(chunk, excluded_arr)
                 chunk, leaves, parts = chunk[keep], leaves[keep], [f[keep] for f in parts]
@@ -241,21 +249,34 @@ class FalconStrategy(Strategy):
         return _Scan(best_idx, best_acq, float(finite.max()) if finite.size else 0.0)
 
     def _factors(
-        self, state: SearchState, chunk: Index, weights: Array | None
+        self, state: SearchState, chunk: Index, weights: Array | None, ask: _Factors
     ) -> tuple[list[Array], NDArray[np.int64]]:
         """The acquisition's factors at ``chunk`` that do not depend on the surrogate, and the
         chunk's leaf numbers."""
+        encoded, features, leaves = self._chunk_static(chunk)
         parts: list[Array] = []
         ran = self.prior.ran_fraction(chunk, source_weights=weights)
         if ran is not None:
             parts.append(ran**self.settings.source_feasibility_power)
         if state.bad_idx.size:
             ok_x, bad_x = self.space.encode(state.ok_idx), self.space.encode(state.bad_idx)
-            parts.append(feasibility(self.space.encode(chunk), ok_x, bad_x))
-            ok_f = self._feasibility_features(state.ok_idx)
-            bad_f = self._feasibility_features(state.bad_idx)
-            parts.append(logistic_feasibility(self._feasibility_features(chunk), ok_f, bad_f))
-        return parts, self.tree.leaf_ids(self.space.codes(chunk))
+            parts.append(feasibility(encoded, ok_x, bad_x))
+            if ask.theta is None:
+                ok_f = self._feasibility_features(state.ok_idx)
+                ask.theta = logistic_fit(ok_f, self._feasibility_features(state.bad_idx))
+            parts.append(np.asarray(expit(features @ ask.theta[:-1] + ask.theta[-1]), dtype=float))
+        return parts, leaves
+
+    def _chunk_static(self, chunk: Index) -> tuple[Array, Array, NDArray[np.int64]]:
+        """The chunk's encoding, feasibility features and leaf numbers (kept on small spaces)."""
+        hit = self._static.get(int(chunk[0]))
+        if hit is None:
+            codes = self.space.codes(chunk)
+            encoded, features = self.space.encode(chunk), self._feasibility_features(chunk)
+            hit = (encoded, features, self.tree.leaf_ids(codes))
+            if self.space.size <= self.static_cache_limit:
+                self._static[int(chunk[0])] = hit
+        return hit
 
     def _feasibility_features(self, idx: Index) -> Array:
         """Encoding plus a one-hot of every ordinal knob's value (a threshold can be learnt)."""
@@ -312,7 +333,7 @@ class FalconStrategy(Strategy):
         weights = self.feasibility_weights(state)
         fantasies: list[tuple[int, float]] = []
         twinned: set[int] = set()
-        factors: _Factors = {}
+        factors = _Factors()
         if pending:
             gp = self.surrogate(state)
             fantasies = [(p, self._believed(gp, p)) for p in pending]
