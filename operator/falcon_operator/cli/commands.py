@@ -17,7 +17,7 @@ from rich.table import Table as RichTable
 
 from falcon_operator.backends.table import TableOracle
 from falcon_operator.bench.fleet import FleetBenchSettings, fleet_objective, write_fleet_dataset
-from falcon_operator.bench.latency import latency_suite
+from falcon_operator.bench.latency import large_space, latency_suite
 from falcon_operator.bench.report import write_latency, write_report
 from falcon_operator.bench.runner import Job, JobResult, run_jobs
 from falcon_operator.cli.mixbench import plan_mix
@@ -154,7 +154,8 @@ def _latency(
 ) -> dict[str, dict[str, float]]:
     console.print(
         "timing Falcon's suggestions over 0–30-trial histories, 30 % infeasible: "
-        f"{first.space.size} candidates at n = 1 and n = 4, then 110,592 at n = 1 in a fresh "
+        f"{first.space.size:,} candidates at n = 1 and n = 4, then {large_space().size:,} at n = 1 "
+        "in a fresh "
         "process (peak memory)…"
     )
     return latency_suite(first.space, kb, profile=profile)
