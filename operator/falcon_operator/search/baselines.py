@@ -5,10 +5,8 @@
   expected improvement over every remaining candidate.
 - ``transfer-prior``: configurations in order of the mean of the source tables (or of the KOP
   curve prior when no table fits the space); ties broken by the seed. Learns nothing online.
-- ``morphling``: meta-learned BO in the style of Morphling (SoCC'21): model-level similarity.
-  Starts from the meta-prior (the source mean); once it has observations it ranks sources by how
-  well a scaled copy of each explains them, warm-starts a GP from the mean of the ``k`` most
-  similar sources and continues with EI.
+
+``morphling`` (a meta-learned model adapted to the target) lives in search/morphling.py.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.prior import Prior
 from falcon_operator.search.acquisition import expected_improvement, feasibility
 from falcon_operator.search.strategy import SearchState, Strategy, derive_rng, top_n
-from falcon_operator.search.surrogate import PriorGP, SurrogateSettings, fit_quietly, plain_gp
+from falcon_operator.search.surrogate import fit_quietly, plain_gp
 
 Array = NDArray[np.float64]
 Index = NDArray[np.int64]
@@ -115,39 +113,3 @@ class GPBOStrategy(Strategy):
             x = np.vstack([x, self.space.encode(np.array([pick]))])
             y = np.append(y, gp.predict(x[-1:])[0])
         return picks
-
-
-class MorphlingStrategy(_PriorStrategy):
-    name = "morphling"
-    #: how many of the most similar sources form the warm-start prior
-    k_similar: int = 3
-
-    def similar_sources(self, state: SearchState) -> Array | None:
-        fit = self.prior.source_fit(state.ok_idx, state.ok_y) if state.ok_idx.size >= 2 else None
-        if fit is None:
-            return None
-        b, sse = fit
-        err = b**2 * sse  # squared error in the target's units
-        w = np.zeros(len(b))
-        w[np.argsort(err, kind="stable")[: self.k_similar]] = 1.0 / self.k_similar
-        return w
-
-    def _suggest_indices(self, state: SearchState, n: int) -> list[int]:
-        weights = self.similar_sources(state)
-
-        def prior(idx: Index) -> Array:
-            return self.prior.mean(idx, source_weights=weights)
-
-        cand = candidates(self.space, state.excluded)
-        rng = derive_rng(self.seed, self.name, state.n_done)
-        gp = PriorGP(self.space.encode, prior, settings=SurrogateSettings(), seed=self.seed)
-        gp.fit(state.ok_idx, state.ok_y)
-        mu, sd = gp.predict(cand)
-        acq = expected_improvement(mu, sd, float(state.ok_y.max())) if state.ok_y.size else mu
-        if state.bad_idx.size:
-            acq = acq * feasibility(
-                self.space.encode(cand),
-                self.space.encode(state.ok_idx),
-                self.space.encode(state.bad_idx),
-            )
-        return top_n(acq, cand, n, frozenset(), rng=rng)

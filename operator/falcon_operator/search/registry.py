@@ -10,7 +10,6 @@ from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.search.baselines import (
     GPBOStrategy,
-    MorphlingStrategy,
     RandomStrategy,
     TransferPriorStrategy,
 )
@@ -18,6 +17,7 @@ from falcon_operator.search.cold import ColdStrategy
 from falcon_operator.search.falcon import FalconSettings, FalconStrategy
 from falcon_operator.search.gp_ei import GPEIStrategy
 from falcon_operator.search.methods import METHODS
+from falcon_operator.search.morphling import MorphlingStrategy
 from falcon_operator.search.optuna_search import OptunaRandomStrategy, OptunaTPEStrategy
 from falcon_operator.search.quick_search import TritonQuickStrategy
 from falcon_operator.search.source_rank import SourceRankStrategy
