@@ -39,7 +39,7 @@ class MetaSettings:
     #: gradient steps of the inner loop, at meta-training and at search time alike
     steps: int = 10
     #: step size of the inner loop
-    inner_lr: float = 0.02
+    inner_lr: float = 0.2
     #: meta-training iterations (each over every task at once)
     iterations: int = 400
     outer_lr: float = 3e-3
@@ -49,7 +49,8 @@ class MetaSettings:
 
 
 def init_params(n_features: int, hidden: int, rng: np.random.Generator) -> Params:
-    """Glorot-uniform weights, zero biases."""
+    """Glorot-uniform hidden weights, standard-normal output weights (the output layer is
+    scaled by 1/sqrt(hidden), so one inner step size suits every layer), zero biases."""
 
     def glorot(n_in: int, n_out: int) -> Array:
         bound = np.sqrt(6.0 / (n_in + n_out))
@@ -60,7 +61,7 @@ def init_params(n_features: int, hidden: int, rng: np.random.Generator) -> Param
         np.zeros(hidden),
         glorot(hidden, hidden),
         np.zeros(hidden),
-        glorot(hidden, 1),
+        rng.standard_normal((hidden, 1)),
         np.zeros(1),
     )
 
@@ -70,7 +71,7 @@ def predict(params: Params, x: Array) -> Array:
     w1, b1, w2, b2, w3, b3 = params
     h1 = np.tanh(x @ w1 + b1[..., None, :])
     h2 = np.tanh(h1 @ w2 + b2[..., None, :])
-    return np.asarray((h2 @ w3)[..., 0] + b3, dtype=float)
+    return np.asarray((h2 @ w3)[..., 0] / np.sqrt(w3.shape[-2]) + b3, dtype=float)
 
 
 def grad(params: Params, x: Array, y: Array, mask: Array | None = None) -> tuple[Params, Array]:
@@ -81,13 +82,14 @@ def grad(params: Params, x: Array, y: Array, mask: Array | None = None) -> tuple
     count = np.maximum(m.sum(-1, keepdims=True), 1.0)
     h1 = np.tanh(x @ w1 + b1[..., None, :])
     h2 = np.tanh(h1 @ w2 + b2[..., None, :])
-    err = ((h2 @ w3)[..., 0] + b3 - y) * m
+    c = 1.0 / np.sqrt(w3.shape[-2])
+    err = ((h2 @ w3)[..., 0] * c + b3 - y) * m
     loss = (err**2).sum(-1) / count[..., 0]
     d_out = 2 * err / count
     sw = np.swapaxes
-    g_w3 = sw(h2, -1, -2) @ d_out[..., None]
+    g_w3 = c * (sw(h2, -1, -2) @ d_out[..., None])
     g_b3 = d_out.sum(-1, keepdims=True)
-    d2 = d_out[..., None] * sw(w3, -1, -2) * (1 - h2**2)
+    d2 = d_out[..., None] * c * sw(w3, -1, -2) * (1 - h2**2)
     g_w2 = sw(h1, -1, -2) @ d2
     d1 = (d2 @ sw(w2, -1, -2)) * (1 - h1**2)
     g_w1 = sw(x, -1, -2) @ d1
