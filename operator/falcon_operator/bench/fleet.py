@@ -11,7 +11,8 @@ directory that
                                               answers them infeasible)
     models/model-operator/<model>/operators.csv   operator shares from the analysis (percent)
     operators/<pair>/<op>-<k1>-<k2>-time.csv  KOP-RCs: each source operator alone on the fleet,
-                                              rps per dollar-hour, min-max normalised
+                                              throughput over its best cell (ratios are
+                                              time ratios: knowledge/compose.py)
     fleet.json                                what was generated (space, SLO, counts)
 
 Tables are noise-free (the expected measurement), so a target's optimum is well defined.

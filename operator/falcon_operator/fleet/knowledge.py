@@ -114,9 +114,12 @@ def operator_curve(
     *,
     objective: Objective | None = None,
 ) -> Curve:
-    """The operator alone on the fleet over a knob pair (other knobs at their largest value),
-    scored by ``objective``'s relaxed (fractional-replica) score without its SLO — requests per
-    second per dollar-hour for the default — min-max normalised."""
+    """The operator alone on the fleet over a knob pair (other knobs at their largest value):
+    its throughput over its best cell, in (0, 1] (0 where it cannot run).
+
+    Throughput relative to the best cell, not min-max normalised and not priced, so that a ratio
+    of two cells is the ratio of the operator's times there and curves compose into a model's
+    time (knowledge/compose.py); the price is applied once, to the composed model."""
     name, knob1, knob2 = pair
     alone = Workload(load.operator, (load,), load.weight_bytes, load.bytes_per_sample)
     objective = dataclasses.replace(objective or Objective.of(model.catalog), slo_p99_ms=None)
@@ -127,11 +130,9 @@ def operator_curve(
     configs = [{**base, knob1: v1, knob2: v2} for v1, v2 in cells]
     measured = [backend.measure(c, noisy=False) for c in configs]
     rps = np.array([m.rps if m.feasible else 0.0 for m in measured])
-    values = objective.scores(rps, np.array([objective.cost_per_hour(c) for c in configs]))
-    span = float(np.ptp(values)) or 1.0
+    best = float(rps.max()) or 1.0
     points = tuple(
-        (float(v1), v2, (float(v) - values.min()) / span)
-        for (v1, v2), v in zip(cells, values, strict=True)
+        (float(v1), v2, float(v) / best) for (v1, v2), v in zip(cells, rps, strict=True)
     )
     return Curve(load.operator, name, knob1, knob2, points)  # type: ignore[arg-type]
 
@@ -205,6 +206,7 @@ def knowledge_key(model: FleetModel, space: Space, objective: Objective) -> str:
             "settings": repr(model.settings),
             "space": space.describe(),
             "sources": sorted(SOURCES),
+            "curves": "relative-throughput",  # operator_curve's normalisation
         },
         sort_keys=True,
         default=str,

@@ -4,7 +4,9 @@ Two sources of prior knowledge, used in this order:
 
 1. **Source tables** (when the knowledge base's tables are indexed in the search space): the mean
    over the source models, optionally re-weighted towards the sources the target resembles
-   (``source_weights``).
+   (``source_weights``). With ``compose``, one more row joins them: the target's own prediction
+   composed from its operator profile and the KOP curves (knowledge/compose.py), so that the
+   re-weighting can choose it when the target resembles no source.
 2. **KOP resource curves** (any space whose knobs the curves name): for every key operator of the
    model, the mean of its curves' responses at the configuration, weighted by the operator's share
    of running time. Operators the knowledge base has never seen are reported and skipped; if none
@@ -22,6 +24,7 @@ from numpy.typing import NDArray
 from falcon_operator.core.objective import CostFunction, Objective
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
+from falcon_operator.knowledge.compose import composed_row
 from falcon_operator.knowledge.kops import select_kops
 
 Array = NDArray[np.float64]
@@ -38,6 +41,10 @@ class Prior:
     #: the search's objective, when the knowledge only predicts throughput (KOP curves): the
     #: curve prior becomes the objective's (relaxed) score of it at each configuration's price
     objective: Objective | None = None
+    #: with source tables, add the curve-composed prediction of the target as one more row
+    compose: bool = False
+    #: floor of a curve cell's relative throughput in the composition (knowledge/compose.py)
+    compose_floor: float = 0.05
 
     def __post_init__(self) -> None:
         threshold = self.kop_threshold or self.knowledge.settings.kop_threshold
@@ -52,6 +59,19 @@ class Prior:
         if matrix is not None:
             self.sources = np.where(np.isnan(matrix[1]), 0.0, matrix[1])
             self.source_ran = (~np.isnan(matrix[1])).astype(float)
+        #: the source rows, plus the composed prediction as the last row when there is one
+        self.rows: Array | None = self.sources
+        self.composed: Array | None = None
+        if self.compose and self.sources is not None and self.profile:
+            self.composed = composed_row(
+                self.space,
+                self.knowledge,
+                self.profile,
+                objective=self.objective,
+                floor=self.compose_floor,
+            )
+            if self.composed is not None:
+                self.rows = np.vstack([self.sources, self.composed])
         self._curve_terms = self._curve_weights()
         self._cost: CostFunction | None = None
         self._cache: Array | None = None
@@ -118,10 +138,10 @@ class Prior:
             if self._cost is None:
                 self._cost = self.objective.cost_function(self.space)
             return self.objective.scores(self.curve_mean(idx), self._cost(idx))
-        rows = self.sources[:, idx]
         if source_weights is None:
-            return np.asarray(rows.mean(0), dtype=float)
-        return np.asarray(source_weights @ rows, dtype=float)
+            return np.asarray(self.sources[:, idx].mean(0), dtype=float)
+        assert self.rows is not None
+        return np.asarray(source_weights @ self.rows[: len(source_weights), idx], dtype=float)
 
     def ran_fraction(
         self, idx: NDArray[np.int64], *, source_weights: Array | None = None
@@ -141,14 +161,40 @@ class Prior:
         mix of operators, 2: nothing in common). None when the target or any source has no
         profile, or the temperature is not positive.
         """
+        dist = self.profile_distances()
+        if temperature <= 0 or dist is None:
+            return None
+        w = np.exp(-(dist - dist.min()) / temperature)
+        return np.asarray(w / w.sum(), dtype=float)
+
+    def row_weights(
+        self, temperature: float, *, compose_distance: float, compose_min_weight: float
+    ) -> Array | None:
+        """Prior weights over :attr:`rows`: the sources by :meth:`profile_weights` (equal when
+        None), and the composed prediction ``w = max(1 - exp(-d / compose_distance),
+        compose_min_weight)``, ``d`` the L1 distance from the target's profile to the nearest
+        source's (``compose_min_weight`` when unknown); the sources share ``1 - w``. None
+        without a composed row and without profile weights."""
+        sources = self.profile_weights(temperature)
+        if self.composed is None or self.sources is None:
+            return sources
+        base = sources if sources is not None else np.full(len(self.sources), 1 / len(self.sources))
+        dist = self.profile_distances()
+        w = compose_min_weight
+        if dist is not None and compose_distance > 0:
+            w = max(1.0 - float(np.exp(-dist.min() / compose_distance)), compose_min_weight)
+        w = min(w, 1.0 - 1e-9)
+        return np.asarray(np.append(base * (1.0 - w), w), dtype=float)
+
+    def profile_distances(self) -> Array | None:
+        """L1 distance between the target's operator time shares and each source's (0: the same
+        mix, 2: nothing in common); None when the target or any source has no profile."""
         profiles = self.knowledge.profiles
-        if temperature <= 0 or not self.profile or not self.source_names:
+        if not self.profile or not self.source_names:
             return None
         if any(n not in profiles for n in self.source_names):
             return None
-        dist = np.array([_l1(self.profile, profiles[n]) for n in self.source_names])
-        w = np.exp(-(dist - dist.min()) / temperature)
-        return np.asarray(w / w.sum(), dtype=float)
+        return np.array([_l1(self.profile, profiles[n]) for n in self.source_names])
 
     def spread(self) -> float:
         """Typical spread of a model around the prior mean (std across sources, mean over cells)."""
@@ -157,12 +203,13 @@ class Prior:
     def source_fit(self, idx: NDArray[np.int64], y: Array) -> tuple[Array, Array] | None:
         """How well a scaled copy of each source explains observations ``y`` at ``idx``.
 
-        Returns ``(b, sse)``: per source the least-squares scale ``b`` (``y ≈ b · source``) and
+        Returns ``(b, sse)``: per row of :attr:`rows` (the sources, then the composed
+        prediction) the least-squares scale ``b`` (``y ≈ b · source``) and
         the sum of squared residuals in the sources' units. None without source tables.
         """
-        if self.sources is None:
+        if self.rows is None:
             return None
-        ys = self.sources[:, idx]
+        ys = self.rows[:, idx]
         b = np.maximum((ys @ y) / np.maximum((ys * ys).sum(1), 1e-12), 1e-12)
         sse = ((y[None, :] / b[:, None] - ys) ** 2).sum(1)
         return b, np.asarray(sse, dtype=float)

@@ -79,6 +79,15 @@ class FalconSettings:
     #: relative change of the posterior mean (and the sources' ran share) within which a knob
     #: does not matter at a pending configuration (search/twins.py); None: believer only
     twin_tolerance: float | None = 0.1
+    #: with source tables, the target's prediction composed from its operator profile and the
+    #: KOP curves (knowledge/compose.py) joins the sources as one more row of the re-weighting
+    compose: bool = True
+    #: floor of a curve cell's relative throughput in the composition
+    compose_floor: float = 0.05
+    #: L1 profile distance scale of the composed row's prior weight (see Prior.row_weights)
+    compose_distance: float = 0.5
+    #: the composed row's prior weight when the target's profile is like a source's (or unknown)
+    compose_min_weight: float = 0.05
     tree: TreeSettings = field(default_factory=TreeSettings)
     surrogate: SurrogateSettings = field(default_factory=SurrogateSettings)
     #: the surrogate when the prior comes from KOP curves (log space; spread in log units)
@@ -127,8 +136,15 @@ class FalconStrategy(Strategy):
     ) -> None:
         super().__init__(space, seed=seed)
         self.settings = settings or FalconSettings()
+        st = self.settings
         self.prior = Prior(
-            knowledge, space, dict(profile or {}), self.settings.kop_threshold, objective=objective
+            knowledge,
+            space,
+            dict(profile or {}),
+            st.kop_threshold,
+            objective=objective,
+            compose=st.compose,
+            compose_floor=st.compose_floor,
         )
         self._scale: float | None = None
         #: per chunk: its encoding, feasibility features and leaf numbers (pure functions of the
@@ -146,7 +162,12 @@ class FalconStrategy(Strategy):
         The prior over sources comes from operator-profile similarity (Falcon's premise: models
         made of the same operators behave alike); the likelihood from the target's own trials.
         """
-        prior_w = self.prior.profile_weights(self.settings.profile_temperature)
+        st = self.settings
+        prior_w = self.prior.row_weights(
+            st.profile_temperature,
+            compose_distance=st.compose_distance,
+            compose_min_weight=st.compose_min_weight,
+        )
         temp = self.settings.source_temperature
         fit = self.prior.source_fit(state.ok_idx, state.ok_y) if state.ok_idx.size >= 2 else None
         if fit is None or temp <= 0:
