@@ -18,9 +18,10 @@ from falcon_operator.knowledge.kops import select_kops
 from falcon_operator.knowledge.prior import Prior
 from falcon_operator.knowledge.tables import Table
 from falcon_operator.search.acquisition import expected_improvement, feasibility
-from falcon_operator.search.falcon import FalconSettings, FalconStrategy, _Scan
+from falcon_operator.search.falcon import FalconSettings, FalconStrategy
 from falcon_operator.search.strategy import search_state
 from falcon_operator.search.surrogate import PriorGP, SurrogateSettings
+from falcon_operator.search.uct import LeafScan
 
 Index = NDArray[np.int64]
 Array = NDArray[np.float64]
@@ -118,10 +119,11 @@ def test_first_split_is_the_top_kops_good_cells(real: Real, falcon: FalconStrate
 # -- UCT descent -----------------------------------------------------------------------------
 
 
-def _scan(acq: list[float]) -> _Scan:
-    best = np.array(acq, dtype=float)
-    finite = best[np.isfinite(best)]
-    return _Scan(np.arange(best.size, dtype=np.int64), best, float(finite.max()))
+def _scan(acq: list[float]) -> LeafScan:
+    scan = LeafScan(len(acq))
+    scan.best_idx = np.arange(len(acq), dtype=np.int64)
+    scan.best_acq = np.array(acq, dtype=float)
+    return scan
 
 
 def test_descent_ties_go_left(falcon: FalconStrategy) -> None:

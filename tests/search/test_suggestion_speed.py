@@ -27,9 +27,10 @@ from falcon_operator.search.acquisition import (
     feasibility,
     logistic_feasibility,
 )
-from falcon_operator.search.falcon import FalconStrategy, _Scan
+from falcon_operator.search.falcon import FalconStrategy
 from falcon_operator.search.strategy import SearchState
 from falcon_operator.search.surrogate import PriorGP
+from falcon_operator.search.uct import LeafScan
 
 Array = NDArray[np.float64]
 
@@ -67,7 +68,7 @@ def _old_scan(
     excluded: set[int],
     weights: Array | None = None,
     factors: object = None,
-) -> _Scan:
+) -> LeafScan:
     n_leaves = len(self.tree.leaves)
     best_idx = np.full(n_leaves, -1, dtype=np.int64)
     best_acq = np.full(n_leaves, -np.inf)
@@ -98,8 +99,9 @@ def _old_scan(
             if acq[sel][j] > best_acq[leaf]:
                 best_acq[leaf] = acq[sel][j]
                 best_idx[leaf] = chunk[sel][j]
-    finite = best_acq[np.isfinite(best_acq)]
-    return _Scan(best_idx, best_acq, float(finite.max()) if finite.size else 0.0)
+    scan = LeafScan(n_leaves)  # the summary UCT reads (search/uct.py); "max" needs no more
+    scan.best_idx, scan.best_acq = best_idx, best_acq
+    return scan
 
 
 # -- the comparisons --------------------------------------------------------------------------

@@ -131,9 +131,7 @@ def operator_curve(
     measured = [backend.measure(c, noisy=False) for c in configs]
     rps = np.array([m.rps if m.feasible else 0.0 for m in measured])
     best = float(rps.max()) or 1.0
-    points = tuple(
-        (float(v1), v2, float(v) / best) for (v1, v2), v in zip(cells, rps, strict=True)
-    )
+    points = tuple((float(v1), v2, float(v) / best) for (v1, v2), v in zip(cells, rps, strict=True))
     return Curve(load.operator, name, knob1, knob2, points)  # type: ignore[arg-type]
 
 

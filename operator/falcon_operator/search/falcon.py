@@ -39,8 +39,9 @@ from falcon_operator.search.acquisition import expected_improvement, feasibility
 from falcon_operator.search.feature_gp import FeatureGP, median_distance
 from falcon_operator.search.strategy import SearchState, Strategy, search_state
 from falcon_operator.search.surrogate import LogPriorGP, PriorGP, SurrogateSettings
-from falcon_operator.search.tree import Node, RegionTree, TreeSettings, build_tree
+from falcon_operator.search.tree import RegionTree, TreeSettings, build_tree
 from falcon_operator.search.twins import twins
+from falcon_operator.search.uct import LeafScan, descend
 
 Array = NDArray[np.float64]
 Index = NDArray[np.int64]
@@ -107,15 +108,6 @@ class _Factors:
     theta: Array | None = None
 
 
-@dataclass
-class _Scan:
-    """Per-leaf best candidate and the acquisition scale, from one pass over the space."""
-
-    best_idx: NDArray[np.int64]
-    best_acq: Array
-    top: float
-
-
 class FalconStrategy(Strategy):
     """MCTS-BO over the region tree built for the model's operator profile."""
 
@@ -152,7 +144,12 @@ class FalconStrategy(Strategy):
         self._static: dict[int, tuple[Array, Array, NDArray[np.int64]]] = {}
         kops = self.prior.kops or knowledge.operators
         self.tree: RegionTree = build_tree(
-            space, knowledge, kops, dict(profile or {}), settings=self.settings.tree
+            space,
+            knowledge,
+            kops,
+            dict(profile or {}),
+            settings=self.settings.tree,
+            composed=self.prior.composed,
         )
 
     # -- knowledge re-weighting ------------------------------------------------------------------
@@ -239,10 +236,9 @@ class FalconStrategy(Strategy):
         excluded: set[int],
         weights: Array | None = None,
         factors: _Factors | None = None,
-    ) -> _Scan:
-        n_leaves = len(self.tree.leaves)
-        best_idx = np.full(n_leaves, -1, dtype=np.int64)
-        best_acq = np.full(n_leaves, -np.inf)
+    ) -> LeafScan:
+        tree = self.settings.tree
+        scan = LeafScan(len(self.tree.leaves), tree.top_k if tree.value == "top" else 0)
         has_ok = state.ok_y.size > 0
         incumbent = float(gp.to_model(state.ok_y).max()) if has_ok else 0.0
         factors = _Factors() if factors is None else factors
@@ -260,14 +256,8 @@ class FalconStrategy(Strategy):
             acq = expected_improvement(mu, sd, incumbent, xi=self.settings.xi) if has_ok else mu
             for factor in parts:  # in this order: the product's rounding does not change
                 acq = acq * factor
-            for leaf in np.unique(leaves):
-                sel = leaves == leaf
-                j = int(np.argmax(acq[sel]))
-                if acq[sel][j] > best_acq[leaf]:
-                    best_acq[leaf] = acq[sel][j]
-                    best_idx[leaf] = chunk[sel][j]
-        finite = best_acq[np.isfinite(best_acq)]
-        return _Scan(best_idx, best_acq, float(finite.max()) if finite.size else 0.0)
+            scan.update(chunk, acq, leaves)
+        return scan
 
     def _factors(
         self, state: SearchState, chunk: Index, weights: Array | None, ask: _Factors
@@ -320,33 +310,10 @@ class FalconStrategy(Strategy):
             np.add.at(counts, ids[ids >= 0], 1)
         return counts
 
-    def _descend(self, scan: _Scan, visits: NDArray[np.int64]) -> int:
-        """UCT from the root to a leaf; returns the leaf number."""
-        leaf_no = {id(leaf): i for i, leaf in enumerate(self.tree.leaves)}
-        scale = scan.top if scan.top > 0 else 1.0
-
-        def leaves_under(node: Node) -> list[int]:
-            return [leaf_no[id(x)] for x in RegionTree._leaves(node)]
-
-        node = self.tree.root
-        while not node.is_leaf:
-            n_parent = sum(int(visits[i]) for i in leaves_under(node))
-            best_child, best_score = None, -np.inf
-            for child in node.children:  # left (good) first: it wins ties
-                under = leaves_under(child)
-                value = max(scan.best_acq[i] for i in under)
-                if not np.isfinite(value):
-                    continue
-                n_child = sum(int(visits[i]) for i in under)
-                bonus = self.settings.c_uct * np.sqrt(np.log(n_parent + 1) / (n_child + 1))
-                score = value / scale + bonus
-                if score > best_score:
-                    best_child, best_score = child, score
-            if best_child is None:
-                break
-            node = best_child
-        under = leaves_under(node)
-        return max(under, key=lambda i: scan.best_acq[i])
+    def _descend(self, scan: LeafScan, visits: NDArray[np.int64]) -> int:
+        """UCT from the root to a leaf (search/uct.py); returns the leaf number."""
+        st = self.settings
+        return descend(self.tree, scan, visits, c_uct=st.c_uct, mode=st.tree.value)
 
     def _suggest_indices(self, state: SearchState, n: int) -> list[int]:
         picks: list[int] = []

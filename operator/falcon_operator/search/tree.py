@@ -4,7 +4,9 @@ Each split comes from one KOP-RC: the operator's response over a knob pair, eval
 space's grid of that pair. Cells in the top ``good_fraction`` of the response form the *good*
 (left) side, the rest the *bad* (right) side. Splits are ordered by the operator's share of
 running time, then by how much the curve varies; the tree applies them level by level up to
-``max_depth``, never leaving a side with fewer than ``min_leaf`` candidates.
+``max_depth``, never leaving a side with fewer than ``min_leaf`` candidates. With
+``composed_split`` the first split is the model's own composed prediction (knowledge/compose.py):
+its top ``good_fraction`` of the space is the good side.
 """
 
 from __future__ import annotations
@@ -30,6 +32,13 @@ class TreeSettings:
     max_depth: int = 3
     #: smallest number of candidates on either side of a split
     min_leaf: int = 16
+    #: first split by the composed prediction of the model over the whole space (when known)
+    composed_split: bool = False
+    #: a region's UCT value: "max" (its best acquisition) or "top" (the mean of its
+    #: ``top_k`` best), so a region with many good candidates can beat one lone best
+    value: str = "max"
+    #: candidates averaged by the "top" value
+    top_k: int = 16
 
 
 @dataclass(frozen=True)
@@ -42,13 +51,25 @@ class Split:
     knob2: int
     good: NDArray[np.bool_]
     spread: float = 0.0  #: standard deviation of the curve over the space's grid
+    #: a split over whole configurations instead (``good`` is then over the space's indices)
+    strides: tuple[int, ...] | None = None
 
     @property
     def label(self) -> str:
         return f"{self.operator}:{self.pair}"
 
     def mask(self, codes: NDArray[np.int64]) -> NDArray[np.bool_]:
+        if self.strides is not None:
+            return np.asarray(self.good[codes @ np.array(self.strides, dtype=np.int64)], dtype=bool)
         return np.asarray(self.good[codes[:, self.knob1], codes[:, self.knob2]], dtype=bool)
+
+
+def composed_split(space: Space, composed: NDArray[np.float64], good_fraction: float) -> Split:
+    """The split of the whole space by the model's composed prediction: its top cells are good."""
+    radices = space.radices
+    strides = tuple(int(np.prod(radices[j + 1 :], dtype=np.int64)) for j in range(len(radices)))
+    cut = np.quantile(composed, 1.0 - good_fraction)
+    return Split("model", "composed", -1, -1, composed >= cut, float(np.std(composed)), strides)
 
 
 @dataclass
@@ -171,7 +192,10 @@ def build_tree(
     profile: Mapping[str, float],
     *,
     settings: TreeSettings | None = None,
+    composed: NDArray[np.float64] | None = None,
 ) -> RegionTree:
     st = settings or TreeSettings()
     splits = ordered_splits(space, knowledge, kops, profile, good_fraction=st.good_fraction)
+    if st.composed_split and composed is not None and np.ptp(composed) > 1e-12:
+        splits.insert(0, composed_split(space, composed, st.good_fraction))
     return RegionTree(space, splits, st)
