@@ -61,7 +61,8 @@ def _history(real: Real, indices: list[int]) -> list[TrialRecord]:
 
 def test_first_suggestion_is_the_prior_argmax(real: Real, falcon: FalconStrategy) -> None:
     idx = real.space.all_indices()
-    mean = Prior(real.knowledge, real.space, real.profile).mean(idx)
+    weights = falcon.source_weights(search_state(real.space, [], ()))  # the composed row's share
+    mean = falcon.prior.mean(idx, source_weights=weights)
     top2 = np.sort(mean)[-2:]
     assert top2[1] > top2[0]  # a unique maximum, so the check is sharp
     expected = real.space.config_at(int(idx[np.argmax(mean)]))

@@ -115,7 +115,8 @@ def operator_curve(
     objective: Objective | None = None,
 ) -> Curve:
     """The operator alone on the fleet over a knob pair (other knobs at their largest value):
-    its throughput over its best cell, in (0, 1] (0 where it cannot run).
+    its throughput over its best cell, in (0, 1]; cells where it cannot run (out of memory
+    under an MPS limit) are left out, and the curve interpolates there.
 
     Throughput relative to the best cell, not min-max normalised and not priced, so that a ratio
     of two cells is the ratio of the operator's times there and curves compose into a model's
@@ -131,7 +132,12 @@ def operator_curve(
     measured = [backend.measure(c, noisy=False) for c in configs]
     rps = np.array([m.rps if m.feasible else 0.0 for m in measured])
     best = float(rps.max()) or 1.0
-    points = tuple((float(v1), v2, float(v) / best) for (v1, v2), v in zip(cells, rps, strict=True))
+    ran = rps > 0 if (rps > 0).any() else np.ones(rps.size, dtype=bool)
+    points = tuple(  # a cell where the operator cannot run says nothing about its time
+        (float(v1), v2, float(v) / best)
+        for (v1, v2), v, ok in zip(cells, rps, ran, strict=True)
+        if ok
+    )
     return Curve(load.operator, name, knob1, knob2, points)  # type: ignore[arg-type]
 
 

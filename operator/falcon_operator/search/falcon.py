@@ -86,7 +86,7 @@ class FalconSettings:
     #: floor of a curve cell's relative throughput in the composition
     compose_floor: float = 0.05
     #: L1 profile distance scale of the composed row's prior weight (see Prior.row_weights)
-    compose_distance: float = 0.5
+    compose_distance: float = 1.0
     #: the composed row's prior weight when the target's profile is like a source's (or unknown)
     compose_min_weight: float = 0.05
     tree: TreeSettings = field(default_factory=TreeSettings)
