@@ -177,23 +177,33 @@ def test_source_weights_favour_the_matching_source(
     ]
     weights = falcon.source_weights(search_state(real.space, history, ()))
     assert weights is not None
-    assert weights.shape == (18,)
+    assert falcon.prior.rows is not None
+    rows = falcon.prior.rows.shape[0]
+    assert weights.shape == (rows,) and rows == 19  # the 18 sources and the composed row
     assert weights.sum() == pytest.approx(1.0)
     assert int(np.argmax(weights)) == source
-    assert weights[source] > 1.0 / 18
+    assert weights[source] > 1.0 / rows
 
 
 def test_source_weights_off(real: Real, falcon: FalconStrategy) -> None:
     history = _history(real, [3, 100, 500])
-    plain = FalconStrategy(
-        real.space,
-        real.knowledge,
-        profile=real.profile,
-        settings=FalconSettings(source_temperature=0.0),
-    )
-    assert plain.source_weights(search_state(real.space, history, ())) is None
-    assert falcon.source_weights(search_state(real.space, history[:1], ())) is None
+
+    def weights(settings: FalconSettings, trials: int) -> Array | None:
+        strategy = FalconStrategy(
+            real.space, real.knowledge, profile=real.profile, settings=settings
+        )
+        return strategy.source_weights(search_state(real.space, history[:trials], ()))
+
+    plain = FalconSettings(source_temperature=0.0, compose=False)
+    assert weights(plain, 3) is None
     assert falcon.source_weights(search_state(real.space, history, ())) is not None
+    # with the composed row, the prior over the rows stands until two trials exist
+    prior = falcon.prior.row_weights(0.0, compose_distance=1.0, compose_min_weight=0.05)
+    assert prior is not None and prior[-1] == pytest.approx(0.05)  # paper sources: no profiles
+    np.testing.assert_allclose(weights(FalconSettings(source_temperature=0.0), 3), prior)
+    np.testing.assert_allclose(
+        falcon.source_weights(search_state(real.space, history[:1], ())), prior
+    )
 
 
 # -- surrogate ---------------------------------------------------------------------------------
