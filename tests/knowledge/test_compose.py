@@ -163,7 +163,7 @@ def test_composed_split_and_top_value_are_deterministic() -> None:
     space = _space()
     kb = _knowledge(space)
     settings = FalconSettings(
-        tree=TreeSettings(composed_split=True, value="top", top_k=4, min_leaf=2)
+        compose=True, tree=TreeSettings(composed_split=True, value="top", top_k=4, min_leaf=2)
     )
 
     def run() -> list[dict[str, object]]:
@@ -178,7 +178,9 @@ def test_composed_split_and_top_value_are_deterministic() -> None:
 def test_top_value_can_leave_the_region_of_the_global_argmax() -> None:
     space = _space()
     kb = _knowledge(space)
-    settings = FalconSettings(tree=TreeSettings(composed_split=True, max_depth=1, min_leaf=2))
+    settings = FalconSettings(
+        compose=True, tree=TreeSettings(composed_split=True, max_depth=1, min_leaf=2)
+    )
     tree = FalconStrategy(space, kb, profile={"small": 1.0}, settings=settings).tree
     assert len(tree.leaves) == 2
     scan = LeafScan(2, top_k=4)

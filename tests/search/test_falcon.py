@@ -175,10 +175,13 @@ def test_source_weights_favour_the_matching_source(
     history = [
         TrialRecord(real.space.config_at(i), Outcome.OK, 3.0 * float(src[source, i])) for i in idx
     ]
-    weights = falcon.source_weights(search_state(real.space, history, ()))
+    composing = FalconStrategy(
+        real.space, real.knowledge, profile=real.profile, settings=FalconSettings(compose=True)
+    )
+    weights = composing.source_weights(search_state(real.space, history, ()))
     assert weights is not None
-    assert falcon.prior.rows is not None
-    rows = falcon.prior.rows.shape[0]
+    assert composing.prior.rows is not None
+    rows = composing.prior.rows.shape[0]
     assert weights.shape == (rows,) and rows == 19  # the 18 sources and the composed row
     assert weights.sum() == pytest.approx(1.0)
     assert int(np.argmax(weights)) == source
@@ -194,16 +197,19 @@ def test_source_weights_off(real: Real, falcon: FalconStrategy) -> None:
         )
         return strategy.source_weights(search_state(real.space, history[:trials], ()))
 
-    plain = FalconSettings(source_temperature=0.0, compose=False)
-    assert weights(plain, 3) is None
-    assert falcon.source_weights(search_state(real.space, history, ())) is not None
+    assert weights(FalconSettings(source_temperature=0.0), 3) is None
+    assert weights(FalconSettings(), 1) is None
+    assert weights(FalconSettings(), 3) is not None
     # with the composed row, the prior over the rows stands until two trials exist
-    prior = falcon.prior.row_weights(0.0, compose_distance=1.0, compose_min_weight=0.05)
-    assert prior is not None and prior[-1] == pytest.approx(0.05)  # paper sources: no profiles
-    np.testing.assert_allclose(weights(FalconSettings(source_temperature=0.0), 3), prior)
-    np.testing.assert_allclose(
-        falcon.source_weights(search_state(real.space, history[:1], ())), prior
+    composing = FalconStrategy(
+        real.space, real.knowledge, profile=real.profile, settings=FalconSettings(compose=True)
     )
+    prior = composing.prior.row_weights(0.0, compose_distance=1.0, compose_min_weight=0.05)
+    assert prior is not None and prior[-1] == pytest.approx(0.05)  # paper sources: no profiles
+    np.testing.assert_allclose(
+        weights(FalconSettings(source_temperature=0.0, compose=True), 3), prior
+    )
+    np.testing.assert_allclose(weights(FalconSettings(compose=True), 1), prior)
 
 
 # -- surrogate ---------------------------------------------------------------------------------

@@ -81,8 +81,9 @@ class FalconSettings:
     #: does not matter at a pending configuration (search/twins.py); None: believer only
     twin_tolerance: float | None = 0.1
     #: with source tables, the target's prediction composed from its operator profile and the
-    #: KOP curves (knowledge/compose.py) joins the sources as one more row of the re-weighting
-    compose: bool = True
+    #: KOP curves (knowledge/compose.py) joins the sources as one more row of the re-weighting;
+    #: off by default: it lost on validation (docs/algorithm.md)
+    compose: bool = False
     #: floor of a curve cell's relative throughput in the composition
     compose_floor: float = 0.05
     #: L1 profile distance scale of the composed row's prior weight (see Prior.row_weights)
