@@ -14,7 +14,7 @@ RUNTIME := $(VENV)/.runtime
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo bench-mix bench-mix-loo bench-latency calibrate bench-operator perf-analyzer bench-runner clean
+.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo bench-mix bench-mix-loo bench-latency bench-ablation bench-ablation-heldout calibrate bench-operator perf-analyzer bench-runner clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -72,6 +72,7 @@ docs: $(STAMP) ## regenerate docs/crd-reference.md, README's Layout, docs/archit
 	$(PY) -m falcon_operator.crd_reference
 	$(PY) tests/docs_layout.py
 	$(PY) -m falcon_operator.core.failure_doc
+	$(PY) -m falcon_operator.bench.ablation_doc
 
 CHART := charts/falcon-operator
 
@@ -101,6 +102,16 @@ bench-mix-loo: $(STAMP) ## mix world, validation: every source in turn in every 
 bench-latency: $(STAMP) ## Falcon's suggestion latency only, no accuracy runs (paper + fleet knowledge; docs/benchmark.md)
 	$(FALCON) bench --latency-only --data $(DATA) --out bench/results/latency/paper
 	$(FALCON) bench --fleet --latency-only --data bench/results/fleet-data --out bench/results/latency/fleet
+
+# the ablation's world: its tables and held-out targets (ABLATION_WORLD="--fleet --data
+# bench/results/fleet-data" for the fleet's)
+ABLATION_WORLD ?= --mix --data bench/results/mix-data
+
+bench-ablation: $(STAMP) ## Falcon with each mechanism off vs full Falcon, leave-one-source-out (validation); then make docs
+	$(FALCON) bench --ablation $(ABLATION_WORLD) --loo --trials 6,15,30 --seeds $(BENCH_SEEDS) --out bench/results/ablation
+
+bench-ablation-heldout: $(STAMP) ## the same ablation on the world's held-out targets (reported apart, never tuned on)
+	$(FALCON) bench --ablation $(ABLATION_WORLD) --trials 6,15,30 --seeds $(BENCH_SEEDS) --out bench/results/ablation-heldout
 
 bench-quick: $(STAMP) ## a 3-seed benchmark for a quick look
 	$(FALCON) bench --data $(DATA) --trials 6,15,30 --seeds 3 --out bench/results/quick

@@ -7,7 +7,8 @@ Leave-one-out runs use one knowledge base per held-out source (``Job.knowledge_k
 Each search's strategy gets its own random stream, keyed by (method, target, seed)
 (bench/streams.py), so targets and methods never share one. With ``Job.noise_sigma`` the oracle
 measures with noise (bench/noisy.py) and a run's best-so-far is the true value of the
-configuration with the best measured objective so far.
+configuration with the best measured objective so far. A method may be an ablation variant of
+Falcon (bench/ablation.py); its knowledge base is the one its job names.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from falcon_operator.backends.table import TableOracle
+from falcon_operator.bench.ablation import make_bench_strategy
 from falcon_operator.bench.noisy import NoisyTableOracle, deployed_best
 from falcon_operator.bench.runs import RunResult
 from falcon_operator.bench.streams import stream_seed
@@ -25,7 +27,6 @@ from falcon_operator.core.objective import Objective
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.tables import Table
 from falcon_operator.search.driver import Budget, Driver
-from falcon_operator.search.registry import make_strategy
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def _init(knowledge: KnowledgeSet) -> None:
 def run_job(job: Job, knowledge: KnowledgeSet | None = None) -> JobResult:
     kb = (knowledge if knowledge is not None else _KNOWLEDGE)[job.knowledge_key]
     seed = stream_seed(job.seed, job.method, job.target.name)
-    strategy = make_strategy(
+    strategy = make_bench_strategy(
         job.method,
         job.target.space,
         kb,

@@ -16,6 +16,9 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from falcon_operator.backends.table import TableOracle
+from falcon_operator.bench.ablation import VARIANTS, make_bench_strategy
+from falcon_operator.bench.ablation import describe as ablation_meta
+from falcon_operator.bench.ablation_jobs import variant_knowledge
 from falcon_operator.bench.fleet import FleetBenchSettings, fleet_objective, write_fleet_dataset
 from falcon_operator.bench.latency import large_space, latency_suite
 from falcon_operator.bench.report import write_latency, write_report
@@ -33,9 +36,11 @@ from falcon_operator.knowledge.base import (
     build_knowledge,
     curve_shapes,
 )
+from falcon_operator.knowledge.curves import Curve
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
 from falcon_operator.knowledge.tables import Table, read_table
 from falcon_operator.search.driver import Budget, Driver, Stop
+from falcon_operator.search.methods import METHODS
 from falcon_operator.search.registry import make_strategy
 
 #: soft wrap: rich never breaks a text line (a pipe is 80 columns to rich); tables still fit
@@ -178,7 +183,14 @@ def _latency_only(
     return 0
 
 
+def _raw_curves(args: argparse.Namespace, root: str, key: str) -> list[Curve]:
+    """The curves before pruning of the dataset a knowledge key was built from."""
+    folder = Path(root) / key.split("@")[-1] if args.mix else Path(root)
+    return FalconDataset(folder).curves()
+
+
 def bench(args: argparse.Namespace) -> int:
+    args.methods = args.methods or list(VARIANTS if args.ablation else METHODS)
     if args.mix:
         plan = plan_mix(args, console)
         knowledge = plan.knowledge
@@ -219,8 +231,11 @@ def bench(args: argparse.Namespace) -> int:
     if args.latency_only:  # the first target's space and profile, as after the runs
         return _latency_only(args, root, kb, targets[0], profiles[targets[0].name])
     trials = max(args.trials)
+    # an ablation variant whose mechanism is offline (PCA) gets its own knowledge bases, built
+    # from the curves of the job's dataset (a mix scenario's: knowledge key "[source@]scenario")
+    jobs = variant_knowledge(jobs, knowledge, lambda key: _raw_curves(args, root, key))
     for m in args.methods:
-        make_strategy(m, targets[0].space, kb)  # fail fast on an unknown method
+        make_bench_strategy(m, targets[0].space, kb)  # fail fast on an unknown method
     origin = "the other sources (leave one out)" if args.loo else f"{len(kb.sources)} sources"
     console.print(
         f"{len(args.methods)} methods × {len(targets)} targets × {args.seeds} seeds, "
@@ -235,7 +250,7 @@ def bench(args: argparse.Namespace) -> int:
         results = run_jobs(jobs, knowledge, workers=args.workers, on_done=done)
     runs = [r.run for r in results]
     latency: dict[str, dict[str, float]] = {}
-    if not args.no_latency:
+    if not (args.no_latency or args.ablation):
         latency = _latency(kb, targets[0], profiles[targets[0].name])
     meta: dict[str, object] = {
         "data": root,
@@ -244,7 +259,10 @@ def bench(args: argparse.Namespace) -> int:
         "seeds": args.seeds,
         "methods": args.methods,
         "wall_seconds": round(time.perf_counter() - started, 1),
+        "protocol": "validation: leave-one-source-out" if args.loo else "held-out targets",
     }
+    if args.ablation:
+        meta["ablation"] = ablation_meta()
     if args.mix:
         meta.update(plan.meta)
     if args.fleet:

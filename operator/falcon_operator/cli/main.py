@@ -172,8 +172,15 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument(
         "--methods",
         type=argtypes.csv,
-        default=list(METHODS),
-        help=f"comma-separated, from {default_text(METHODS)} (default: all)",
+        default=None,
+        help=f"comma-separated, from {default_text(METHODS)} or the ablation variants "
+        "(default: all methods; with --ablation: all variants)",
+    )
+    bn.add_argument(
+        "--ablation",
+        action="store_true",
+        help="Falcon with each mechanism switched off (falcon-no-tree, …; bench/ablation.py), "
+        "paired with full Falcon; no latency measurement",
     )
     bn.add_argument(
         "--workers", type=argtypes.positive, default=None, help="processes (default: CPUs)"

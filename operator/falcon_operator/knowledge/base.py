@@ -36,6 +36,8 @@ class KnowledgeSettings:
     kop_threshold: float = 0.8
     #: explained variance kept when PCA prunes redundant curve tables, in (0, 1]
     pca_cutoff: float = 0.99
+    #: prune redundant curves by PCA at all (False: keep every curve; the ablation's switch)
+    pca: bool = True
 
     def __post_init__(self) -> None:
         for name in ("kop_threshold", "pca_cutoff"):
@@ -81,6 +83,7 @@ class Knowledge:
             "settings": {
                 "kop_threshold": self.settings.kop_threshold,
                 "pca_cutoff": self.settings.pca_cutoff,
+                "pca": self.settings.pca,
             },
             "curves": [c.to_dict() for c in self.curves],
             "pruned": [list(p) for p in self.pruned],
@@ -146,8 +149,8 @@ def build_knowledge(
 ) -> Knowledge:
     """Classify and prune the curves, align the source tables into one space, keep the profiles."""
     st = settings or KnowledgeSettings()
-    result = prune_redundant_curves(curves, pca_cutoff=st.pca_cutoff) if curves else None
-    kept = tuple(result.kept) if result else ()
+    result = prune_redundant_curves(curves, pca_cutoff=st.pca_cutoff) if curves and st.pca else None
+    kept = tuple(result.kept) if result else tuple(curves)
     pruned = tuple((c.operator, c.pair, why) for c, why in result.pruned) if result else ()
     space = sources[0].space if sources else None
     aligned = {t.name: t.aligned_to(space) for t in sources} if space else {}

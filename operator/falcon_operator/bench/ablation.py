@@ -1,0 +1,183 @@
+"""Falcon with one mechanism switched off at a time: the ablation variants of ``falcon bench``.
+
+Each variant is a bench-only method name (``falcon-no-tree``, …) that maps to Falcon with the
+default settings except the fields of one mechanism (:class:`Variant`). A variant runs through
+the same runner as every other method (its own random stream per (method, target, seed),
+bench/streams.py) and is compared, paired on the same (target, seed), with ``falcon``
+(bench/summary.py). Mechanisms that sit in the offline knowledge build (PCA) carry their own
+:class:`KnowledgeSettings`; bench/ablation_jobs.py builds their knowledge from the same sources.
+
+:data:`NOT_ON_PATH` names the mechanisms that no suggestion depends on, so the ablation table
+says so instead of faking a switch. docs/algorithm.md's ablation table is generated from this
+module and a run's ``results.json`` (bench/ablation_doc.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, is_dataclass, replace
+
+from falcon_operator.core.objective import Objective
+from falcon_operator.core.space import Space
+from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings
+from falcon_operator.search.falcon import FalconSettings
+from falcon_operator.search.registry import make_strategy
+from falcon_operator.search.strategy import Strategy
+from falcon_operator.search.tree import TreeSettings
+
+REFERENCE = "falcon"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Falcon with one mechanism switched off."""
+
+    name: str
+    mechanism: str
+    #: how the mechanism enters the search path today
+    path: str
+    #: how the variant switches it off
+    switch: str
+    falcon: FalconSettings
+    #: the offline build's settings, when the mechanism lives there (None: the bench's own)
+    knowledge: KnowledgeSettings | None = None
+
+
+_DEFAULT = FalconSettings()
+
+VARIANTS: Mapping[str, Variant] = {
+    v.name: v
+    for v in (
+        Variant(
+            REFERENCE,
+            "none (full Falcon)",
+            "-",
+            "default settings",
+            _DEFAULT,
+        ),
+        Variant(
+            "falcon-kop-all",
+            "KOP threshold",
+            "`Prior.kops`: the operators whose curves split the tree (and weight a curve prior)",
+            "`kop_threshold=1.0`: every operator with a share is a KOP",
+            replace(_DEFAULT, kop_threshold=1.0),
+        ),
+        Variant(
+            "falcon-no-pca",
+            "PCA",
+            "offline: `build_knowledge` drops curves PCA calls redundant; fewer tree splits",
+            "`KnowledgeSettings.pca=False`: every curve kept",
+            _DEFAULT,
+            KnowledgeSettings(pca=False),
+        ),
+        Variant(
+            "falcon-no-tree",
+            "tree + UCT (KOP-RC regions)",
+            "`RegionTree` leaves from the KOPs' curves; UCT picks the leaf, EI the configuration",
+            "`tree.max_depth=0`: one region, the acquisition's argmax",
+            replace(_DEFAULT, tree=TreeSettings(max_depth=0)),
+        ),
+        Variant(
+            "falcon-no-uct",
+            "UCT go-right bonus",
+            "`c_uct`: exploration bonus towards less visited regions",
+            "`c_uct=0`: the tree stays, the leaf with the best acquisition wins",
+            replace(_DEFAULT, c_uct=0.0),
+        ),
+        Variant(
+            "falcon-no-kfeatures",
+            "knowledge-feature GP",
+            "residual GP over how the sources rated a configuration (search/feature_gp.py)",
+            "`knowledge_features=False`: GP over knob values",
+            replace(_DEFAULT, knowledge_features=False),
+        ),
+        Variant(
+            "falcon-no-reweight",
+            "source re-weighting",
+            "prior mean = sources weighted by how well each explains the target's trials",
+            "`source_temperature=0`: plain mean of the sources",
+            replace(_DEFAULT, source_temperature=0.0),
+        ),
+        Variant(
+            "falcon-no-source-feasibility",
+            "source feasibility",
+            "acquisition × (share of similar sources that ran there)^`source_feasibility_power`",
+            "`source_feasibility_power=0`",
+            replace(_DEFAULT, source_feasibility_power=0.0),
+        ),
+    )
+}
+
+#: mechanisms no suggestion depends on: (mechanism, where it is used instead)
+NOT_ON_PATH: tuple[tuple[str, str], ...] = (
+    (
+        "KOP-RC shapes (slope / convex / concave / plane)",
+        "only the `falcon kb build` report (`knowledge/base.curve_shapes`); the tree and the "
+        "curve prior use the curves' values, never their class, so there is nothing to switch "
+        "off. The curves themselves enter through the tree (`falcon-no-tree`) and, where no "
+        "source table fits the space, the curve prior",
+    ),
+)
+
+
+def settings_diff(a: object, b: object, prefix: str = "") -> set[str]:
+    """Dotted names of the (nested dataclass) fields whose values differ between ``a`` and ``b``."""
+    out: set[str] = set()
+    if not (is_dataclass(a) and is_dataclass(b)) or type(a) is not type(b):
+        return {prefix} if a != b else out
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        name = f"{prefix}.{f.name}" if prefix else f.name
+        if is_dataclass(x) and is_dataclass(y):
+            out |= settings_diff(x, y, name)
+        elif x != y:
+            out.add(name)
+    return out
+
+
+def changes(variant: Variant) -> set[str]:
+    """What the variant changes: ``falcon.<field>`` and ``knowledge.<field>`` names."""
+    diff = {f"falcon.{n}" for n in settings_diff(_DEFAULT, variant.falcon)}
+    if variant.knowledge is not None:
+        base = KnowledgeSettings()
+        diff |= {f"knowledge.{n}" for n in settings_diff(base, variant.knowledge)}
+    return diff
+
+
+def is_variant(name: str) -> bool:
+    return name in VARIANTS and name != REFERENCE
+
+
+def with_knowledge(name: str) -> bool:
+    """Whether ``name`` is a variant whose mechanism lives in the offline build (own knowledge)."""
+    return is_variant(name) and VARIANTS[name].knowledge is not None
+
+
+def make_bench_strategy(
+    name: str,
+    space: Space,
+    knowledge: Knowledge,
+    *,
+    profile: Mapping[str, float] | None = None,
+    seed: int = 0,
+    objective: Objective | None = None,
+) -> Strategy:
+    """A registered method, or Falcon with an ablation variant's settings."""
+    settings = VARIANTS[name].falcon if is_variant(name) else None
+    return make_strategy(
+        REFERENCE if is_variant(name) else name,
+        space,
+        knowledge,
+        profile=profile,
+        seed=seed,
+        falcon_settings=settings,
+        objective=objective,
+    )
+
+
+def describe() -> dict[str, dict[str, object]]:
+    """The variants for ``results.json``'s meta: mechanism, switch and changed fields."""
+    return {
+        v.name: {"mechanism": v.mechanism, "switch": v.switch, "changes": sorted(changes(v))}
+        for v in VARIANTS.values()
+    }

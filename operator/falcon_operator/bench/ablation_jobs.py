@@ -1,0 +1,49 @@
+"""Knowledge for the ablation variants whose mechanism is offline (PCA): their jobs' own bases.
+
+The benchmark plans its jobs and knowledge bases as for any method; :func:`variant_knowledge`
+then points each job of such a variant (bench/ablation.py ``Variant.knowledge``) at a knowledge
+base rebuilt from the same sources and profiles as the job's own, from the dataset's curves
+before pruning, with the variant's build settings. So a variant sees exactly the sources full
+Falcon sees on the same target (leave-one-out included).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from falcon_operator.bench.ablation import VARIANTS, Variant, settings_diff, with_knowledge
+from falcon_operator.bench.runner import Job
+from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings, build_knowledge
+from falcon_operator.knowledge.curves import Curve
+from falcon_operator.knowledge.tables import Table
+
+
+def rebuild(kb: Knowledge, curves: Sequence[Curve], variant: Variant) -> Knowledge:
+    """``kb`` built again from the same sources and profiles and the dataset's raw ``curves``,
+    its build settings changed where the variant changes them."""
+    assert variant.knowledge is not None
+    changed = settings_diff(KnowledgeSettings(), variant.knowledge)
+    settings = replace(kb.settings, **{n: getattr(variant.knowledge, n) for n in changed})
+    space = kb.space
+    sources = [Table(n, space, v) for n, v in kb.sources.items()] if space is not None else []
+    return build_knowledge(curves=curves, sources=sources, profiles=kb.profiles, settings=settings)
+
+
+def variant_knowledge(
+    jobs: Sequence[Job], knowledge: dict[str, Knowledge], curves: Callable[[str], Sequence[Curve]]
+) -> list[Job]:
+    """Jobs of variants with their own build pointed at ``<variant>/<key>`` knowledge bases,
+    added to ``knowledge``: each rebuilt from the job's own base (the same sources) and
+    ``curves(key)``, the dataset's curves before pruning."""
+    out: list[Job] = []
+    for job in jobs:
+        if not with_knowledge(job.method):
+            out.append(job)
+            continue
+        key = f"{job.method}/{job.knowledge_key}"
+        if key not in knowledge:
+            base = knowledge[job.knowledge_key]
+            knowledge[key] = rebuild(base, curves(job.knowledge_key), VARIANTS[job.method])
+        out.append(replace(job, knowledge_key=key))
+    return out
