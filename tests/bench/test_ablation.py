@@ -20,8 +20,8 @@ from falcon_operator.bench.ablation import (
     make_bench_strategy,
     settings_diff,
 )
-from falcon_operator.bench.ablation_jobs import variant_knowledge
-from falcon_operator.bench.runner import Job
+from falcon_operator.bench.ablation_jobs import common_streams, variant_knowledge
+from falcon_operator.bench.runner import Job, run_job
 from falcon_operator.cli.main import main
 from falcon_operator.core.errors import DataError
 from falcon_operator.core.records import Outcome, TrialRecord
@@ -206,14 +206,30 @@ def test_a_mix_scenario_key_reads_that_scenario_s_curves(tmp_path: Path) -> None
     assert _raw_curves(plain, str(default_data_dir()), "dcn") == curves
 
 
+def test_common_streams_give_a_variant_falcon_s_stream_and_noise() -> None:
+    ds = FalconDataset(default_data_dir())
+    kb = build_knowledge(sources=ds.tables("sources", ["bert-base", "dcgan", "dcn"]))
+    target = ds.tables("targets", ["vgg16"], space=kb.space)[0]
+    falcon = Job("falcon", target, {}, 3, 8, "", None, 0.05)
+    own = Job("falcon-no-pca", target, {}, 3, 8, "", None, 0.05)  # the same search settings
+    (common,) = common_streams([own])
+    assert (common.stream, common_streams([falcon])[0].stream) == ("falcon", "")
+    runs = [run_job(j, {"": kb}).run for j in (falcon, own, common)]
+    assert runs[1].stream_seed != runs[0].stream_seed == runs[2].stream_seed
+    assert runs[2].best_so_far == runs[0].best_so_far  # same stream, same noise: a tie
+
+
 def test_ablation_bench_runs_end_to_end_and_fills_the_doc_table(tmp_path: Path) -> None:
     out = tmp_path / "ablation"
     args = ["bench", "--ablation", "--loo", "--sources", "bert-base,dcgan,dcn",
             "--methods", "falcon,falcon-no-pca,falcon-no-tree", "--trials", "2,3",
-            "--seeds", "1", "--workers", "1", "--out", str(out)]  # fmt: skip
+            "--common-streams", "--seeds", "1", "--workers", "1", "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     data = json.loads((out / "results.json").read_text())
     assert data["meta"]["protocol"] == "validation: leave-one-source-out"
+    assert data["meta"]["streams"] == "falcon's (common random numbers)"
+    seeds = {(r["method"], r["target"]): r["stream_seed"] for r in data["runs"]}
+    assert seeds[("falcon-no-tree", "dcn")] == seeds[("falcon", "dcn")]
     assert set(data["meta"]["ablation"]["falcon-no-pca"]["changes"]) == {"knowledge.pca"}
     assert len(data["runs"]) == 3 * 3 and data["latency"] == {}
     assert set(data["paired"]["methods"]) == {"falcon-no-pca", "falcon-no-tree"}

@@ -5,6 +5,12 @@ then points each job of such a variant (bench/ablation.py ``Variant.knowledge``)
 base rebuilt from the same sources and profiles as the job's own, from the dataset's curves
 before pruning, with the variant's build settings. So a variant sees exactly the sources full
 Falcon sees on the same target (leave-one-out included).
+
+:func:`common_streams` lets every variant draw Falcon's random stream on the same (target, seed)
+(common random numbers): the GP's restarts and, in a noisy world, the noise of each trial
+(drawn in trial order, bench/noisy.py) are then the same, so two searches that agree so far stay
+identical: a variant whose switch changes nothing ties Falcon exactly, and a paired difference
+comes from the mechanism, not from the streams.
 """
 
 from __future__ import annotations
@@ -12,7 +18,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from falcon_operator.bench.ablation import VARIANTS, Variant, settings_diff, with_knowledge
+from falcon_operator.bench.ablation import (
+    REFERENCE,
+    VARIANTS,
+    Variant,
+    is_variant,
+    settings_diff,
+    with_knowledge,
+)
 from falcon_operator.bench.runner import Job
 from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings, build_knowledge
 from falcon_operator.knowledge.curves import Curve
@@ -47,3 +60,8 @@ def variant_knowledge(
             knowledge[key] = rebuild(base, curves(job.knowledge_key), VARIANTS[job.method])
         out.append(replace(job, knowledge_key=key))
     return out
+
+
+def common_streams(jobs: Sequence[Job]) -> list[Job]:
+    """Jobs of ablation variants set to draw Falcon's random stream; other jobs unchanged."""
+    return [replace(j, stream=REFERENCE) if is_variant(j.method) else j for j in jobs]

@@ -8,7 +8,8 @@ Each search's strategy gets its own random stream, keyed by (method, target, see
 (bench/streams.py), so targets and methods never share one. With ``Job.noise_sigma`` the oracle
 measures with noise (bench/noisy.py) and a run's best-so-far is the true value of the
 configuration with the best measured objective so far. A method may be an ablation variant of
-Falcon (bench/ablation.py); its knowledge base is the one its job names.
+Falcon (bench/ablation.py); its knowledge base is the one its job names, and with
+``Job.stream`` it may draw Falcon's stream instead of its own.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class Job:
     #: measurement noise of the oracle (log-normal sigma, bench/noisy.py); 0 = the table's
     #: true values, as the paper and fleet benchmarks use
     noise_sigma: float = 0.0
+    #: whose random stream the search draws: "" its own method's; an ablation variant may draw
+    #: Falcon's (common random numbers, ``falcon bench --ablation --common-streams``)
+    stream: str = ""
 
 
 @dataclass(frozen=True)
@@ -63,7 +67,7 @@ def _init(knowledge: KnowledgeSet) -> None:
 
 def run_job(job: Job, knowledge: KnowledgeSet | None = None) -> JobResult:
     kb = (knowledge if knowledge is not None else _KNOWLEDGE)[job.knowledge_key]
-    seed = stream_seed(job.seed, job.method, job.target.name)
+    seed = stream_seed(job.seed, job.stream or job.method, job.target.name)
     strategy = make_bench_strategy(
         job.method,
         job.target.space,

@@ -18,7 +18,7 @@ from rich.table import Table as RichTable
 from falcon_operator.backends.table import TableOracle
 from falcon_operator.bench.ablation import VARIANTS, make_bench_strategy
 from falcon_operator.bench.ablation import describe as ablation_meta
-from falcon_operator.bench.ablation_jobs import variant_knowledge
+from falcon_operator.bench.ablation_jobs import common_streams, variant_knowledge
 from falcon_operator.bench.fleet import FleetBenchSettings, fleet_objective, write_fleet_dataset
 from falcon_operator.bench.latency import large_space, latency_suite
 from falcon_operator.bench.report import write_latency, write_report
@@ -234,6 +234,8 @@ def bench(args: argparse.Namespace) -> int:
     # an ablation variant whose mechanism is offline (PCA) gets its own knowledge bases, built
     # from the curves of the job's dataset (a mix scenario's: knowledge key "[source@]scenario")
     jobs = variant_knowledge(jobs, knowledge, lambda key: _raw_curves(args, root, key))
+    if args.common_streams:
+        jobs = common_streams(jobs)
     for m in args.methods:
         make_bench_strategy(m, targets[0].space, kb)  # fail fast on an unknown method
     origin = "the other sources (leave one out)" if args.loo else f"{len(kb.sources)} sources"
@@ -263,6 +265,7 @@ def bench(args: argparse.Namespace) -> int:
     }
     if args.ablation:
         meta["ablation"] = ablation_meta()
+        meta["streams"] = "falcon's (common random numbers)" if args.common_streams else "own"
     if args.mix:
         meta.update(plan.meta)
     if args.fleet:

@@ -183,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         "paired with full Falcon; no latency measurement",
     )
     bn.add_argument(
+        "--common-streams",
+        action="store_true",
+        help="ablation variants draw Falcon's random stream on the same target and seed (the "
+        "same measurement noise), so a paired difference is the mechanism's alone",
+    )
+    bn.add_argument(
         "--workers", type=argtypes.positive, default=None, help="processes (default: CPUs)"
     )
     bn.add_argument(
