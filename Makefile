@@ -106,12 +106,14 @@ bench-latency: $(STAMP) ## Falcon's suggestion latency only, no accuracy runs (p
 # the ablation's world: its tables and held-out targets (ABLATION_WORLD="--fleet --data
 # bench/results/fleet-data" for the fleet's)
 ABLATION_WORLD ?= --mix --data bench/results/mix-data
+# --common-streams: variants draw Falcon's random stream (docs/algorithm.md, Ablation)
+ABLATION_STREAMS ?=
 
 bench-ablation: $(STAMP) ## Falcon with each mechanism off vs full Falcon, leave-one-source-out (validation); then make docs
-	$(FALCON) bench --ablation $(ABLATION_WORLD) --loo --trials 6,15,30 --seeds $(BENCH_SEEDS) --out bench/results/ablation
+	$(FALCON) bench --ablation $(ABLATION_STREAMS) $(ABLATION_WORLD) --loo --trials 6,15,30 --seeds $(BENCH_SEEDS) --out bench/results/ablation
 
 bench-ablation-heldout: $(STAMP) ## the same ablation on the world's held-out targets (reported apart, never tuned on)
-	$(FALCON) bench --ablation $(ABLATION_WORLD) --trials 6,15,30 --seeds $(BENCH_SEEDS) --out bench/results/ablation-heldout
+	$(FALCON) bench --ablation $(ABLATION_STREAMS) $(ABLATION_WORLD) --trials 6,15,30 --seeds $(BENCH_SEEDS) --out bench/results/ablation-heldout
 
 bench-quick: $(STAMP) ## a 3-seed benchmark for a quick look
 	$(FALCON) bench --data $(DATA) --trials 6,15,30 --seeds 3 --out bench/results/quick

@@ -66,8 +66,9 @@ def results_table(doc: Mapping[str, Any]) -> list[str]:
     world = next((w for w in ("mix", "fleet") if w in meta), "paper data")
     lines = [
         f"World `{world}`, {meta.get('protocol', '?')}: {len(meta.get('targets', []))} targets × "
-        f"{meta.get('seeds', '?')} seeds, {max(cps)} trials per run. Falcon − variant is paired "
-        "on the same (target, seed); an interval above 0 means the mechanism helps.",
+        f"{meta.get('seeds', '?')} seeds, {max(cps)} trials per run; variants' random streams: "
+        f"{meta.get('streams', 'own')}. Falcon − variant is paired on the same (target, seed); "
+        "an interval above 0 means the mechanism helps.",
         "",
         "| variant | "
         + " | ".join(f"accuracy @{k} [95% CI]" for k in cps)
