@@ -37,6 +37,8 @@ from falcon_operator.search.tree import TreeSettings
 EXPECTED = {
     "falcon": set(),
     "falcon-kop-all": {"falcon.kop_threshold"},
+    "falcon-compose": {"falcon.compose"},
+    "falcon-compose-split": {"falcon.compose", "falcon.tree.composed_split"},
     "falcon-no-pca": {"knowledge.pca"},
     "falcon-no-tree": {"falcon.tree.max_depth"},
     "falcon-no-uct": {"falcon.c_uct"},
@@ -154,6 +156,21 @@ def test_no_pca_keeps_a_redundant_curve_that_then_moves_the_prior() -> None:
     profile = {"conv2d": 1.0}
     assert _suggest("falcon", CURVE_SPACE, kb, profile=profile)["cores"] == 1  # indifferent
     assert _suggest("falcon-no-pca", CURVE_SPACE, kept, profile=profile)["cores"] == 8
+
+
+def test_the_composed_prior_sends_the_first_trial_to_the_curves_best() -> None:
+    # the sources cannot tell configurations apart; the target's curves can (batch 8 is best)
+    sources = [Table(f"s{i}", CURVE_SPACE, np.ones(CURVE_SPACE.size)) for i in "012"]
+    curve = _curve("conv2d", "batchsize", [0.2, 0.4, 0.8, 1.0])
+    kb = build_knowledge(curves=[curve], sources=sources)
+    profile = {"conv2d": 1.0}
+    assert _suggest("falcon", CURVE_SPACE, kb, profile=profile)["batchsize"] != 8
+    assert _suggest("falcon-compose", CURVE_SPACE, kb, profile=profile)["batchsize"] == 8
+    split = make_bench_strategy("falcon-compose-split", CURVE_SPACE, kb, profile=profile)
+    plain = make_bench_strategy("falcon-compose", CURVE_SPACE, kb, profile=profile)
+    assert isinstance(split, FalconStrategy) and isinstance(plain, FalconStrategy)
+    assert split.tree.splits[0].label == "model:composed"
+    assert all(s.label != "model:composed" for s in plain.tree.splits)
 
 
 def test_uct_goes_right_where_the_tree_and_its_bonus_matter() -> None:

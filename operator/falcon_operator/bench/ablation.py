@@ -1,11 +1,13 @@
 """Falcon with one mechanism switched off at a time: the ablation variants of ``falcon bench``.
 
 Each variant is a bench-only method name (``falcon-no-tree``, …) that maps to Falcon with the
-default settings except the fields of one mechanism (:class:`Variant`). A variant runs through
-the same runner as every other method (its own random stream per (method, target, seed),
-bench/streams.py) and is compared, paired on the same (target, seed), with ``falcon``
-(bench/summary.py). Mechanisms that sit in the offline knowledge build (PCA) carry their own
-:class:`KnowledgeSettings`; bench/ablation_jobs.py builds their knowledge from the same sources.
+default settings except the fields of one mechanism (:class:`Variant`); a mechanism that is off
+by default (the curve-composed prior) gets a variant that switches it on (``falcon-compose``).
+A variant runs through the same runner as every other method (its own random stream per
+(method, target, seed), bench/streams.py) and is compared, paired on the same (target, seed),
+with ``falcon`` (bench/summary.py). Mechanisms that sit in the offline knowledge build (PCA)
+carry their own :class:`KnowledgeSettings`; bench/ablation_jobs.py builds their knowledge from
+the same sources.
 
 :data:`NOT_ON_PATH` names the mechanisms that no suggestion depends on, so the ablation table
 says so instead of faking a switch. docs/algorithm.md's ablation table is generated from this
@@ -23,20 +25,19 @@ from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings
 from falcon_operator.search.falcon import FalconSettings
 from falcon_operator.search.registry import make_strategy
 from falcon_operator.search.strategy import Strategy
-from falcon_operator.search.tree import TreeSettings
 
 REFERENCE = "falcon"
 
 
 @dataclass(frozen=True)
 class Variant:
-    """Falcon with one mechanism switched off."""
+    """Falcon with one mechanism switched off (or on, for a mechanism off by default)."""
 
     name: str
     mechanism: str
     #: how the mechanism enters the search path today
     path: str
-    #: how the variant switches it off
+    #: how the variant switches it off (or on)
     switch: str
     falcon: FalconSettings
     #: the offline build's settings, when the mechanism lives there (None: the bench's own)
@@ -63,6 +64,22 @@ VARIANTS: Mapping[str, Variant] = {
             replace(_DEFAULT, kop_threshold=1.0),
         ),
         Variant(
+            "falcon-compose",
+            "curve-composed prior (KOP-RCs; off by default: this variant switches it on)",
+            "knowledge/compose.py: the target's prediction composed from its operator shares "
+            "and the KOP curves joins the sources as one more row of the re-weighting",
+            "`compose=True`",
+            replace(_DEFAULT, compose=True),
+        ),
+        Variant(
+            "falcon-compose-split",
+            "curve-composed prior and the tree's first split by it (off by default: on here)",
+            "as `falcon-compose`, and the region tree's first split is the composed "
+            "prediction's good half (search/tree.py `composed_split`)",
+            "`compose=True`, `tree.composed_split=True`",
+            replace(_DEFAULT, compose=True, tree=replace(_DEFAULT.tree, composed_split=True)),
+        ),
+        Variant(
             "falcon-no-pca",
             "PCA",
             "offline: `build_knowledge` drops curves PCA calls redundant; fewer tree splits",
@@ -75,7 +92,7 @@ VARIANTS: Mapping[str, Variant] = {
             "tree + UCT (KOP-RC regions)",
             "`RegionTree` leaves from the KOPs' curves; UCT picks the leaf, EI the configuration",
             "`tree.max_depth=0`: one region, the acquisition's argmax",
-            replace(_DEFAULT, tree=TreeSettings(max_depth=0)),
+            replace(_DEFAULT, tree=replace(_DEFAULT.tree, max_depth=0)),
         ),
         Variant(
             "falcon-no-uct",

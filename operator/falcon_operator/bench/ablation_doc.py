@@ -38,7 +38,7 @@ RUNS = (
 
 def mechanisms() -> list[str]:
     rows = [
-        "| variant | mechanism switched off | how it enters the search today | switch |",
+        "| variant | mechanism switched off (or on) | how it enters the search today | switch |",
         "|---|---|---|---|",
     ]
     for v in VARIANTS.values():
