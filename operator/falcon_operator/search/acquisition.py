@@ -9,6 +9,8 @@ from scipy.optimize import minimize
 from scipy.special import expit
 from scipy.stats import norm
 
+from falcon_operator.core.space import Space
+
 Array = NDArray[np.float64]
 
 
@@ -100,3 +102,31 @@ def logistic_fit(ok: Array, bad: Array, *, base_rate: float = 0.9, prior_sd: flo
 
     theta0 = np.r_[np.zeros(x.shape[1]), b0]
     return np.asarray(minimize(loss, theta0, jac=True, method="L-BFGS-B").x, dtype=float)
+
+
+def source_agreement(
+    ran: Array, ok_idx: NDArray[np.int64], bad_idx: NDArray[np.int64], *, error: float
+) -> Array:
+    """Weights over the sources (rows of ``ran``: 1 where a source ran) by how well each one's
+    runnable cells match the target's trials: a source that ran where the target ran and failed
+    where it failed agrees; each disagreement costs a factor ``error`` (a source may be wrong)."""
+    agree_ok = np.log(np.where(ran[:, ok_idx] > 0, 1 - error, error)).sum(1)
+    agree_bad = np.log(np.where(ran[:, bad_idx] > 0, error, 1 - error)).sum(1)
+    logw = agree_ok + agree_bad
+    w = np.exp(logw - logw.max())
+    return np.asarray(w / w.sum(), dtype=float)
+
+
+def feasibility_features(space: Space, idx: NDArray[np.int64]) -> Array:
+    """Encoding plus a one-hot of every ordinal knob's value (so a threshold can be learnt)."""
+    codes = space.codes(idx)
+    encoded = space.encode(idx)
+    ordinal = [j for j, knob in enumerate(space.knobs) if knob.kind == "ordinal"]
+    width = encoded.shape[1] + sum(space.knobs[j].size for j in ordinal)
+    out = np.zeros((len(idx), width))
+    out[:, : encoded.shape[1]] = encoded
+    rows, offset = np.arange(len(idx)), encoded.shape[1]
+    for j in ordinal:
+        out[rows, offset + codes[:, j]] = 1.0
+        offset += space.knobs[j].size
+    return out

@@ -35,7 +35,13 @@ from falcon_operator.core.records import History
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.prior import Prior
-from falcon_operator.search.acquisition import expected_improvement, feasibility, logistic_fit
+from falcon_operator.search.acquisition import (
+    expected_improvement,
+    feasibility,
+    feasibility_features,
+    logistic_fit,
+    source_agreement,
+)
 from falcon_operator.search.feature_gp import FeatureGP, median_distance
 from falcon_operator.search.strategy import SearchState, Strategy, search_state
 from falcon_operator.search.surrogate import LogPriorGP, PriorGP, SurrogateSettings
@@ -185,12 +191,9 @@ class FalconStrategy(Strategy):
         ran = self.prior.source_ran
         if ran is None:
             return None
-        eps = self.settings.source_feasibility_error
-        agree_ok = np.log(np.where(ran[:, state.ok_idx] > 0, 1 - eps, eps)).sum(1)
-        agree_bad = np.log(np.where(ran[:, state.bad_idx] > 0, eps, 1 - eps)).sum(1)
-        logw = agree_ok + agree_bad
-        w = np.exp(logw - logw.max())
-        return np.asarray(w / w.sum(), dtype=float)
+        return source_agreement(
+            ran, state.ok_idx, state.bad_idx, error=self.settings.source_feasibility_error
+        )
 
     def surrogate(self, state: SearchState, extra: Sequence[tuple[int, float]] = ()) -> PriorGP:
         weights = self.source_weights(state)
@@ -292,17 +295,7 @@ class FalconStrategy(Strategy):
 
     def _feasibility_features(self, idx: Index) -> Array:
         """Encoding plus a one-hot of every ordinal knob's value (a threshold can be learnt)."""
-        codes = self.space.codes(idx)
-        encoded = self.space.encode(idx)
-        ordinal = [j for j, knob in enumerate(self.space.knobs) if knob.kind == "ordinal"]
-        width = encoded.shape[1] + sum(self.space.knobs[j].size for j in ordinal)
-        out = np.zeros((len(idx), width))
-        out[:, : encoded.shape[1]] = encoded
-        rows, offset = np.arange(len(idx)), encoded.shape[1]
-        for j in ordinal:
-            out[rows, offset + codes[:, j]] = 1.0
-            offset += self.space.knobs[j].size
-        return out
+        return feasibility_features(self.space, idx)
 
     def _visits(self, indices: list[int]) -> NDArray[np.int64]:
         counts = np.zeros(len(self.tree.leaves), dtype=np.int64)

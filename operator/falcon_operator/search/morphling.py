@@ -35,7 +35,12 @@ from falcon_operator.core.objective import Objective
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.prior import Prior
-from falcon_operator.search.acquisition import feasibility, logistic_feasibility
+from falcon_operator.search.acquisition import (
+    feasibility,
+    feasibility_features,
+    logistic_feasibility,
+    source_agreement,
+)
 from falcon_operator.search.baselines import candidates
 from falcon_operator.search.meta_mlp import (
     MetaSettings,
@@ -118,11 +123,7 @@ class MorphlingStrategy(Strategy):
         ran = self.prior.source_ran
         if ran is None:
             return None
-        agree_ok = np.log(np.where(ran[:, state.ok_idx] > 0, 1 - RAN_ERROR, RAN_ERROR)).sum(1)
-        agree_bad = np.log(np.where(ran[:, state.bad_idx] > 0, RAN_ERROR, 1 - RAN_ERROR)).sum(1)
-        logw = agree_ok + agree_bad
-        w = np.exp(logw - logw.max())
-        return np.asarray(w / w.sum(), dtype=float)
+        return source_agreement(ran, state.ok_idx, state.bad_idx, error=RAN_ERROR)
 
     def p_runs(self, state: SearchState, cand: Index) -> Array:
         """Feasibility weight of each candidate: the sources' ran share, the target's failures."""
@@ -140,12 +141,7 @@ class MorphlingStrategy(Strategy):
 
     def _onehot(self, idx: Index) -> Array:
         """Encoding plus a one-hot of every ordinal knob's value (Falcon's feasibility features)."""
-        codes = self.space.codes(idx)
-        cols = [self.space.encode(idx)]
-        for j, knob in enumerate(self.space.knobs):
-            if knob.kind == "ordinal":
-                cols.append(np.eye(knob.size)[codes[:, j]])
-        return np.hstack(cols)
+        return feasibility_features(self.space, idx)
 
     def _suggest_indices(self, state: SearchState, n: int) -> list[int]:
         rng = derive_rng(self.seed, self.name, state.n_done, len(state.excluded))
