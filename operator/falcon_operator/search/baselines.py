@@ -62,7 +62,7 @@ class RandomStrategy(Strategy):
         return sample_unexcluded(self.space, rng, n, set(state.excluded))
 
 
-class _PriorStrategy(Strategy):
+class PriorStrategy(Strategy):
     """A strategy that starts from the knowledge base's prior for the model's profile."""
 
     def __init__(
@@ -78,7 +78,7 @@ class _PriorStrategy(Strategy):
         self.prior = Prior(knowledge, space, dict(profile or {}), objective=objective)
 
 
-class TransferPriorStrategy(_PriorStrategy):
+class TransferPriorStrategy(PriorStrategy):
     name = "transfer-prior"
 
     def _suggest_indices(self, state: SearchState, n: int) -> list[int]:

@@ -22,9 +22,8 @@ from numpy.typing import NDArray
 from falcon_operator.core.objective import Objective
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
-from falcon_operator.knowledge.prior import Prior
-from falcon_operator.search.baselines import candidates
-from falcon_operator.search.strategy import SearchState, Strategy
+from falcon_operator.search.baselines import PriorStrategy, candidates
+from falcon_operator.search.strategy import SearchState
 
 Index = NDArray[np.int64]
 
@@ -32,7 +31,7 @@ Index = NDArray[np.int64]
 MIN_RAN_FRACTION = 0.5
 
 
-class ColdStrategy(Strategy):
+class ColdStrategy(PriorStrategy):
     """A strategy without a performance prior, given the space, objective and feasibility."""
 
     def __init__(
@@ -44,9 +43,8 @@ class ColdStrategy(Strategy):
         seed: int = 0,
         objective: Objective | None = None,
     ) -> None:
-        super().__init__(space, seed=seed)
+        super().__init__(space, knowledge, profile=profile, seed=seed, objective=objective)
         self.objective = objective
-        self.prior = Prior(knowledge, space, dict(profile or {}), objective=objective)
 
     def vetoed(self, idx: Index) -> NDArray[np.bool_]:
         """Whether the sources say each configuration mostly does not run."""

@@ -41,7 +41,7 @@ from falcon_operator.search.acquisition import (
     logistic_feasibility,
     source_agreement,
 )
-from falcon_operator.search.baselines import candidates
+from falcon_operator.search.baselines import PriorStrategy, candidates
 from falcon_operator.search.meta_mlp import (
     MetaSettings,
     Params,
@@ -50,7 +50,7 @@ from falcon_operator.search.meta_mlp import (
     predict,
     unit_scale,
 )
-from falcon_operator.search.strategy import SearchState, Strategy, derive_rng, top_n
+from falcon_operator.search.strategy import SearchState, derive_rng, top_n
 
 Array = NDArray[np.float64]
 Index = NDArray[np.int64]
@@ -90,7 +90,7 @@ def meta_model(prior: Prior, space: Space, settings: MetaSettings) -> Params:
     return _CACHE[key]
 
 
-class MorphlingStrategy(Strategy):
+class MorphlingStrategy(PriorStrategy):
     name = "morphling"
 
     def __init__(
@@ -103,9 +103,8 @@ class MorphlingStrategy(Strategy):
         objective: Objective | None = None,
         settings: MetaSettings | None = None,
     ) -> None:
-        super().__init__(space, seed=seed)
+        super().__init__(space, knowledge, profile=profile, seed=seed, objective=objective)
         self.settings = settings or MetaSettings()
-        self.prior = Prior(knowledge, space, dict(profile or {}), objective=objective)
         self.init = meta_model(self.prior, space, self.settings)
 
     def adapted(self, idx: Index, y: Array) -> tuple[Params, float]:
