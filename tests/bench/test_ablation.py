@@ -30,18 +30,23 @@ from falcon_operator.knowledge.base import Knowledge, build_knowledge
 from falcon_operator.knowledge.curves import Curve
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
 from falcon_operator.knowledge.tables import Table
-from falcon_operator.search.falcon import FalconSettings, FalconStrategy
+from falcon_operator.search.falcon import FalconStrategy
+from falcon_operator.search.falcon_settings import FalconSettings
 from falcon_operator.search.tree import TreeSettings
 
 #: each variant and the only settings it may change
 EXPECTED = {
     "falcon": set(),
-    "falcon-kop-all": {"falcon.kop_threshold"},
+    "falcon-tree": {"falcon.tree.max_depth"},
+    "falcon-tree-no-uct": {"falcon.tree.max_depth", "falcon.c_uct"},
+    "falcon-tree-kop-all": {"falcon.tree.max_depth", "falcon.kop_threshold"},
+    "falcon-tree-pca": {"falcon.tree.max_depth", "knowledge.pca"},
     "falcon-compose": {"falcon.compose"},
-    "falcon-compose-split": {"falcon.compose", "falcon.tree.composed_split"},
-    "falcon-no-pca": {"knowledge.pca"},
-    "falcon-no-tree": {"falcon.tree.max_depth"},
-    "falcon-no-uct": {"falcon.c_uct"},
+    "falcon-compose-split": {
+        "falcon.compose",
+        "falcon.tree.max_depth",
+        "falcon.tree.composed_split",
+    },
     "falcon-no-kfeatures": {"falcon.knowledge_features"},
     "falcon-no-reweight": {"falcon.source_temperature"},
     "falcon-no-source-feasibility": {"falcon.source_feasibility_power"},
@@ -141,21 +146,21 @@ def test_kop_threshold_decides_which_operators_shape_the_curve_prior() -> None:
     dense = _curve("dense", "batchsize", [0.1, 0.1, 0.1, 1.0])
     kb = build_knowledge(curves=[conv, dense])
     profile = {"conv2d": 0.85, "dense": 0.15}
-    assert _suggest("falcon", CURVE_SPACE, kb, profile=profile)["batchsize"] == 1
-    assert _suggest("falcon-kop-all", CURVE_SPACE, kb, profile=profile)["batchsize"] == 8
+    assert _suggest("falcon-tree", CURVE_SPACE, kb, profile=profile)["batchsize"] == 1
+    assert _suggest("falcon-tree-kop-all", CURVE_SPACE, kb, profile=profile)["batchsize"] == 8
 
 
-def test_no_pca_keeps_a_redundant_curve_that_then_moves_the_prior() -> None:
+def test_pca_drops_a_redundant_curve_that_then_no_longer_moves_the_prior() -> None:
     by_batch = _curve("conv2d", "batchsize", [0.1, 0.2, 0.5, 1.0])
     by_cores = _curve("conv2d", "cores", [0.1, 0.2, 0.5, 1.0])  # the same grid and values
-    kb = build_knowledge(curves=[by_batch, by_cores])
-    kept = build_knowledge(
-        curves=[by_batch, by_cores], settings=VARIANTS["falcon-no-pca"].knowledge
+    kept = build_knowledge(curves=[by_batch, by_cores])  # PCA is off by default
+    pruned = build_knowledge(
+        curves=[by_batch, by_cores], settings=VARIANTS["falcon-tree-pca"].knowledge
     )
-    assert (len(kb.curves), len(kept.curves)) == (1, 2)
+    assert (len(pruned.curves), len(kept.curves)) == (1, 2)
     profile = {"conv2d": 1.0}
-    assert _suggest("falcon", CURVE_SPACE, kb, profile=profile)["cores"] == 1  # indifferent
-    assert _suggest("falcon-no-pca", CURVE_SPACE, kept, profile=profile)["cores"] == 8
+    assert _suggest("falcon-tree", CURVE_SPACE, kept, profile=profile)["cores"] == 8
+    assert _suggest("falcon-tree-pca", CURVE_SPACE, pruned, profile=profile)["cores"] == 1
 
 
 def test_the_composed_prior_sends_the_first_trial_to_the_curves_best() -> None:
@@ -188,11 +193,11 @@ def test_uct_goes_right_where_the_tree_and_its_bonus_matter() -> None:
         _ok({"batchsize": 4, "cores": 4, "mem": 2.0}, 0.816),
     ]
     profile: dict[str, float] = {}  # no profile: the tree from every known operator's curves
-    falcon = make_bench_strategy("falcon", CURVE_SPACE, kb, profile=profile)
+    falcon = make_bench_strategy("falcon-tree", CURVE_SPACE, kb, profile=profile)
     assert isinstance(falcon, FalconStrategy) and len(falcon.tree.leaves) == 2
     good = {4, 8}  # the visited half
-    assert _suggest("falcon", CURVE_SPACE, kb, history, profile)["batchsize"] not in good
-    for name in ("falcon-no-tree", "falcon-no-uct"):
+    assert _suggest("falcon-tree", CURVE_SPACE, kb, history, profile)["batchsize"] not in good
+    for name in ("falcon", "falcon-tree-no-uct"):  # no tree (the default), or no bonus
         assert _suggest(name, CURVE_SPACE, kb, history, profile)["batchsize"] in good
 
 
@@ -201,15 +206,15 @@ def test_an_offline_variant_gets_the_same_sources_and_every_curve() -> None:
     names = ["bert-base", "dcgan", "dcn"]
     knowledge = {n: ds.knowledge(sources=[m for m in names if m != n]) for n in names}
     target = ds.tables("sources", ["dcn"])[0]
-    jobs = [Job(m, target, {}, 0, 2, "dcn") for m in ("falcon", "falcon-no-pca")]
+    jobs = [Job(m, target, {}, 0, 2, "dcn") for m in ("falcon", "falcon-tree-pca")]
     planned = variant_knowledge(jobs, knowledge, lambda _key: ds.curves())
-    assert [j.knowledge_key for j in planned] == ["dcn", "falcon-no-pca/dcn"]
-    base, rebuilt = knowledge["dcn"], knowledge["falcon-no-pca/dcn"]
+    assert [j.knowledge_key for j in planned] == ["dcn", "falcon-tree-pca/dcn"]
+    base, rebuilt = knowledge["dcn"], knowledge["falcon-tree-pca/dcn"]
     assert sorted(rebuilt.sources) == sorted(base.sources) == ["bert-base", "dcgan"]
     for name, values in base.sources.items():
         np.testing.assert_array_equal(rebuilt.sources[name], values)
-    assert rebuilt.profiles == base.profiles and not rebuilt.settings.pca
-    assert len(base.pruned) > 0 and len(rebuilt.curves) == len(ds.curves()) > len(base.curves)
+    assert rebuilt.profiles == base.profiles and rebuilt.settings.pca and not base.settings.pca
+    assert len(rebuilt.pruned) > 0 and len(rebuilt.curves) < len(base.curves) == len(ds.curves())
 
 
 def test_a_mix_scenario_key_reads_that_scenario_s_curves(tmp_path: Path) -> None:
@@ -228,7 +233,8 @@ def test_common_streams_give_a_variant_falcon_s_stream_and_noise() -> None:
     kb = build_knowledge(sources=ds.tables("sources", ["bert-base", "dcgan", "dcn"]))
     target = ds.tables("targets", ["vgg16"], space=kb.space)[0]
     falcon = Job("falcon", target, {}, 3, 8, "", None, 0.05)
-    own = Job("falcon-no-pca", target, {}, 3, 8, "", None, 0.05)  # the same search settings
+    # no curves: the tree has one region, so falcon-tree searches as falcon does
+    own = Job("falcon-tree", target, {}, 3, 8, "", None, 0.05)
     (common,) = common_streams([own])
     assert (common.stream, common_streams([falcon])[0].stream) == ("falcon", "")
     runs = [run_job(j, {"": kb}).run for j in (falcon, own, common)]
@@ -239,20 +245,21 @@ def test_common_streams_give_a_variant_falcon_s_stream_and_noise() -> None:
 def test_ablation_bench_runs_end_to_end_and_fills_the_doc_table(tmp_path: Path) -> None:
     out = tmp_path / "ablation"
     args = ["bench", "--ablation", "--loo", "--sources", "bert-base,dcgan,dcn",
-            "--methods", "falcon,falcon-no-pca,falcon-no-tree", "--trials", "2,3",
+            "--methods", "falcon,falcon-tree-pca,falcon-tree", "--trials", "2,3",
             "--common-streams", "--seeds", "1", "--workers", "1", "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     data = json.loads((out / "results.json").read_text())
     assert data["meta"]["protocol"] == "validation: leave-one-source-out"
     assert data["meta"]["streams"] == "falcon's (common random numbers)"
     seeds = {(r["method"], r["target"]): r["stream_seed"] for r in data["runs"]}
-    assert seeds[("falcon-no-tree", "dcn")] == seeds[("falcon", "dcn")]
-    assert set(data["meta"]["ablation"]["falcon-no-pca"]["changes"]) == {"knowledge.pca"}
+    assert seeds[("falcon-tree", "dcn")] == seeds[("falcon", "dcn")]
+    changes = set(data["meta"]["ablation"]["falcon-tree-pca"]["changes"])
+    assert changes == {"knowledge.pca", "falcon.tree.max_depth"}
     assert len(data["runs"]) == 3 * 3 and data["latency"] == {}
-    assert set(data["paired"]["methods"]) == {"falcon-no-pca", "falcon-no-tree"}
+    assert set(data["paired"]["methods"]) == {"falcon-tree-pca", "falcon-tree"}
     section = ablation_doc.render(tmp_path)
     rows = {line.split(" | ")[0] for line in section.splitlines() if line.startswith("| `")}
-    assert {"| `falcon`", "| `falcon-no-pca`", "| `falcon-no-tree`"} <= rows
+    assert {"| `falcon`", "| `falcon-tree-pca`", "| `falcon-tree`"} <= rows
     assert "accuracy @3 [95% CI]" in section and re.search(r"\(\d+/\d+/\d+\) \|", section)
     assert "No run committed yet: run `make bench-ablation-heldout`" in section
     doc = tmp_path / "algorithm.md"

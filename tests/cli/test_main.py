@@ -25,7 +25,7 @@ def test_kb_build_writes_a_loadable_knowledge_base(
     assert kb.curves and kb.pruned
     assert "wrote" in capsys.readouterr().out
     # read table by table (for the progress bar), it is the knowledge FalconDataset builds
-    settings = KnowledgeSettings(pca_cutoff=0.95)
+    settings = KnowledgeSettings(pca_cutoff=0.95, pca=True)
     same = FalconDataset(default_data_dir()).knowledge(settings=settings)
     assert json.dumps(kb.to_dict(), sort_keys=True) == json.dumps(same.to_dict(), sort_keys=True)
 

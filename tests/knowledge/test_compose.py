@@ -12,7 +12,8 @@ from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings
 from falcon_operator.knowledge.compose import composed_row, composed_throughput
 from falcon_operator.knowledge.curves import Curve
 from falcon_operator.knowledge.prior import Prior
-from falcon_operator.search.falcon import FalconSettings, FalconStrategy
+from falcon_operator.search.falcon import FalconStrategy
+from falcon_operator.search.falcon_settings import FalconSettings
 from falcon_operator.search.tree import TreeSettings
 from falcon_operator.search.uct import LeafScan, descend
 

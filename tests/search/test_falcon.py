@@ -4,7 +4,7 @@ the prior-GP surrogate, the acquisition functions and batch suggestions."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -12,15 +12,17 @@ from numpy.typing import NDArray
 
 from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Knob, Space
-from falcon_operator.knowledge.base import Knowledge, build_knowledge
+from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings, build_knowledge
 from falcon_operator.knowledge.dataset import FalconDataset, default_data_dir
 from falcon_operator.knowledge.kops import select_kops
 from falcon_operator.knowledge.prior import Prior
 from falcon_operator.knowledge.tables import Table
 from falcon_operator.search.acquisition import expected_improvement, feasibility
-from falcon_operator.search.falcon import FalconSettings, FalconStrategy
+from falcon_operator.search.falcon import FalconStrategy
+from falcon_operator.search.falcon_settings import FalconSettings
 from falcon_operator.search.strategy import search_state
 from falcon_operator.search.surrogate import PriorGP, SurrogateSettings
+from falcon_operator.search.tree import TreeSettings
 from falcon_operator.search.uct import LeafScan
 
 Index = NDArray[np.int64]
@@ -47,6 +49,22 @@ def real() -> Real:
 @pytest.fixture(scope="module")
 def falcon(real: Real) -> FalconStrategy:
     return FalconStrategy(real.space, real.knowledge, profile=real.profile, seed=0)
+
+
+#: the paper's MCTS: the region tree three levels deep (off by default, docs/algorithm.md)
+TREE = FalconSettings(tree=TreeSettings(max_depth=3))
+
+
+@pytest.fixture(scope="module")
+def tree_falcon(real: Real) -> FalconStrategy:
+    """Falcon with the region tree switched on, over PCA-pruned knowledge (the paper's path)."""
+    kb = FalconDataset(default_data_dir()).knowledge(settings=KnowledgeSettings(pca=True))
+    return FalconStrategy(real.space, kb, profile=real.profile, seed=0, settings=TREE)
+
+
+def test_the_tree_is_off_by_default(falcon: FalconStrategy) -> None:
+    assert falcon.settings.tree.max_depth == 0
+    assert len(falcon.tree.leaves) == 1 and not falcon.tree.splits
 
 
 def _history(real: Real, indices: list[int]) -> list[TrialRecord]:
@@ -83,8 +101,8 @@ def test_first_suggestion_with_a_curve_prior_maximises_it(real: Real) -> None:
 # -- the region tree ---------------------------------------------------------------------------
 
 
-def test_region_tree_leaves_partition_the_space(real: Real, falcon: FalconStrategy) -> None:
-    tree = falcon.tree
+def test_region_tree_leaves_partition_the_space(real: Real, tree_falcon: FalconStrategy) -> None:
+    tree = tree_falcon.tree
     assert len(tree.leaves) > 1
     codes = real.space.codes(real.space.all_indices())
     membership = np.stack([tree.node_mask(leaf, codes) for leaf in tree.leaves])
@@ -95,8 +113,8 @@ def test_region_tree_leaves_partition_the_space(real: Real, falcon: FalconStrate
     assert all(membership.sum(1) >= tree.settings.min_leaf)  # no leaf below min_leaf
 
 
-def test_first_split_is_the_top_kops_good_cells(real: Real, falcon: FalconStrategy) -> None:
-    tree = falcon.tree
+def test_first_split_is_the_top_kops_good_cells(real: Real, tree_falcon: FalconStrategy) -> None:
+    tree = tree_falcon.tree
     top_kop = select_kops(real.profile)[0]
     assert top_kop == "transpose"
     first = tree.splits[0]
@@ -127,34 +145,34 @@ def _scan(acq: list[float]) -> LeafScan:
     return scan
 
 
-def test_descent_ties_go_left(falcon: FalconStrategy) -> None:
-    n = len(falcon.tree.leaves)
+def test_descent_ties_go_left(tree_falcon: FalconStrategy) -> None:
+    n = len(tree_falcon.tree.leaves)
     assert n == 8  # three full levels on bert-large
-    leaf0 = falcon.tree.leaves[0]
+    leaf0 = tree_falcon.tree.leaves[0]
     assert all(good for _, good in leaf0.path)  # leaf 0 is good at every level
-    assert falcon._descend(_scan([1.0] * n), np.zeros(n, dtype=np.int64)) == 0
-    assert falcon._descend(_scan([1.0] * n), np.full(n, 3, dtype=np.int64)) == 0
+    assert tree_falcon._descend(_scan([1.0] * n), np.zeros(n, dtype=np.int64)) == 0
+    assert tree_falcon._descend(_scan([1.0] * n), np.full(n, 3, dtype=np.int64)) == 0
 
 
-def test_descent_follows_the_acquisition(falcon: FalconStrategy) -> None:
-    n = len(falcon.tree.leaves)
+def test_descent_follows_the_acquisition(tree_falcon: FalconStrategy) -> None:
+    n = len(tree_falcon.tree.leaves)
     acq = [0.1] * n
     acq[6] = 0.9
-    assert falcon._descend(_scan(acq), np.zeros(n, dtype=np.int64)) == 6
+    assert tree_falcon._descend(_scan(acq), np.zeros(n, dtype=np.int64)) == 6
     # a branch with nothing left to try (-inf) is skipped
     empty_left = [-math.inf] * 4 + [0.2, 0.3, 0.1, 0.3]
-    assert falcon._descend(_scan(empty_left), np.zeros(n, dtype=np.int64)) == 5
+    assert tree_falcon._descend(_scan(empty_left), np.zeros(n, dtype=np.int64)) == 5
 
 
 def test_large_c_uct_sends_the_search_to_an_unvisited_right_branch(real: Real) -> None:
     n = 8
     acq = [1.0] * 4 + [0.9] * 4  # the left (good) half looks slightly better ...
     visits = np.array([5] * 4 + [0] * 4, dtype=np.int64)  # ... but only it was visited
-    small = FalconStrategy(real.space, real.knowledge, profile=real.profile)
+    small = FalconStrategy(real.space, real.knowledge, profile=real.profile, settings=TREE)
     assert small.settings.c_uct == 0.05
     assert small._descend(_scan(acq), visits) < 4  # exploit: stay left
     big = FalconStrategy(
-        real.space, real.knowledge, profile=real.profile, settings=FalconSettings(c_uct=10.0)
+        real.space, real.knowledge, profile=real.profile, settings=replace(TREE, c_uct=10.0)
     )
     assert len(big.tree.leaves) == n
     leaf = big._descend(_scan(acq), visits)

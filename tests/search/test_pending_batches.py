@@ -20,7 +20,8 @@ from falcon_operator.core.space import Config, Space
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.dataset import FalconDataset
 from falcon_operator.knowledge.tables import Table
-from falcon_operator.search.falcon import FalconSettings, FalconStrategy
+from falcon_operator.search.falcon import FalconStrategy
+from falcon_operator.search.falcon_settings import FalconSettings
 from falcon_operator.search.twins import knob_line, twins
 
 MINOR = {"gpumem", "gpupower"}

@@ -1,8 +1,9 @@
-"""Falcon with one mechanism switched off at a time: the ablation variants of ``falcon bench``.
+"""Falcon with one mechanism switched off (or on) at a time: ``falcon bench``'s ablation variants.
 
-Each variant is a bench-only method name (``falcon-no-tree``, …) that maps to Falcon with the
-default settings except the fields of one mechanism (:class:`Variant`); a mechanism that is off
-by default (the curve-composed prior) gets a variant that switches it on (``falcon-compose``).
+Each variant is a bench-only method name (``falcon-no-kfeatures``, …) that maps to Falcon with
+the default settings except the fields of one mechanism (:class:`Variant`); a mechanism that is
+off by default because it showed no gain (the region tree and its UCT, PCA, the curve-composed
+prior) gets a variant that switches it on (``falcon-tree``, ``falcon-tree-pca``, …).
 A variant runs through the same runner as every other method (its own random stream per
 (method, target, seed), bench/streams.py) and is compared, paired on the same (target, seed),
 with ``falcon`` (bench/summary.py). Mechanisms that sit in the offline knowledge build (PCA)
@@ -22,7 +23,7 @@ from dataclasses import dataclass, fields, is_dataclass, replace
 from falcon_operator.core.objective import Objective
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings
-from falcon_operator.search.falcon import FalconSettings
+from falcon_operator.search.falcon_settings import FalconSettings
 from falcon_operator.search.registry import make_strategy
 from falcon_operator.search.strategy import Strategy
 
@@ -45,6 +46,8 @@ class Variant:
 
 
 _DEFAULT = FalconSettings()
+#: the paper's MCTS: the region tree three levels deep (off by default, docs/algorithm.md)
+_TREE = replace(_DEFAULT, tree=replace(_DEFAULT.tree, max_depth=3))
 
 VARIANTS: Mapping[str, Variant] = {
     v.name: v
@@ -57,11 +60,33 @@ VARIANTS: Mapping[str, Variant] = {
             _DEFAULT,
         ),
         Variant(
-            "falcon-kop-all",
-            "KOP threshold",
+            "falcon-tree",
+            "tree + UCT (KOP-RC regions; off by default: this variant switches it on)",
+            "`RegionTree` leaves from the KOPs' curves; UCT picks the leaf, EI the configuration",
+            "`tree.max_depth=3` (the default 0 is one region: the acquisition's argmax)",
+            _TREE,
+        ),
+        Variant(
+            "falcon-tree-no-uct",
+            "UCT go-right bonus (with the tree on)",
+            "`c_uct`: exploration bonus towards less visited regions",
+            "`tree.max_depth=3`, `c_uct=0`: the leaf with the best acquisition wins",
+            replace(_TREE, c_uct=0.0),
+        ),
+        Variant(
+            "falcon-tree-kop-all",
+            "KOP threshold (with the tree on)",
             "`Prior.kops`: the operators whose curves split the tree (and weight a curve prior)",
-            "`kop_threshold=1.0`: every operator with a share is a KOP",
-            replace(_DEFAULT, kop_threshold=1.0),
+            "`tree.max_depth=3`, `kop_threshold=1.0`: every operator with a share is a KOP",
+            replace(_TREE, kop_threshold=1.0),
+        ),
+        Variant(
+            "falcon-tree-pca",
+            "PCA (with the tree on; off by default)",
+            "offline: `build_knowledge` drops curves PCA calls redundant; fewer tree splits",
+            "`tree.max_depth=3`, `KnowledgeSettings.pca=True` (cut-off 0.99)",
+            _TREE,
+            KnowledgeSettings(pca=True),
         ),
         Variant(
             "falcon-compose",
@@ -74,32 +99,10 @@ VARIANTS: Mapping[str, Variant] = {
         Variant(
             "falcon-compose-split",
             "curve-composed prior and the tree's first split by it (off by default: on here)",
-            "as `falcon-compose`, and the region tree's first split is the composed "
+            "as `falcon-compose`, with the tree on and its first split the composed "
             "prediction's good half (search/tree.py `composed_split`)",
-            "`compose=True`, `tree.composed_split=True`",
-            replace(_DEFAULT, compose=True, tree=replace(_DEFAULT.tree, composed_split=True)),
-        ),
-        Variant(
-            "falcon-no-pca",
-            "PCA",
-            "offline: `build_knowledge` drops curves PCA calls redundant; fewer tree splits",
-            "`KnowledgeSettings.pca=False`: every curve kept",
-            _DEFAULT,
-            KnowledgeSettings(pca=False),
-        ),
-        Variant(
-            "falcon-no-tree",
-            "tree + UCT (KOP-RC regions)",
-            "`RegionTree` leaves from the KOPs' curves; UCT picks the leaf, EI the configuration",
-            "`tree.max_depth=0`: one region, the acquisition's argmax",
-            replace(_DEFAULT, tree=replace(_DEFAULT.tree, max_depth=0)),
-        ),
-        Variant(
-            "falcon-no-uct",
-            "UCT go-right bonus",
-            "`c_uct`: exploration bonus towards less visited regions",
-            "`c_uct=0`: the tree stays, the leaf with the best acquisition wins",
-            replace(_DEFAULT, c_uct=0.0),
+            "`compose=True`, `tree.max_depth=3`, `tree.composed_split=True`",
+            replace(_TREE, compose=True, tree=replace(_TREE.tree, composed_split=True)),
         ),
         Variant(
             "falcon-no-kfeatures",

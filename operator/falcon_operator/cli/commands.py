@@ -53,7 +53,11 @@ def _dataset(path: Path | None) -> FalconDataset:
 
 def kb_build(args: argparse.Namespace) -> int:
     ds = _dataset(args.data)
-    settings = KnowledgeSettings(kop_threshold=args.kop_threshold, pca_cutoff=args.pca_cutoff)
+    settings = KnowledgeSettings(kop_threshold=args.kop_threshold)
+    if args.pca_cutoff is not None:  # PCA is off by default (docs/algorithm.md)
+        settings = KnowledgeSettings(
+            kop_threshold=args.kop_threshold, pca_cutoff=args.pca_cutoff, pca=True
+        )
     paths = ds.table_paths("sources", args.sources)
     # as FalconDataset.knowledge, one step per table, then the curves, the build, the file
     with Steps(console, "reading source tables", len(paths) + 3) as steps:

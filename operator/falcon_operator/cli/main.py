@@ -108,8 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument(
         "--pca-cutoff",
         type=argtypes.fraction,
-        default=0.99,
-        help="explained variance kept when pruning redundant curves",
+        default=None,
+        help="prune redundant curves by PCA, keeping this share of explained variance (e.g. "
+        "0.99; default: no pruning, it changed no measured accuracy, docs/algorithm.md)",
     )
     b.add_argument("--out", type=Path, required=True, help="where to write the .kb.json.gz")
 
@@ -179,8 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
     bn.add_argument(
         "--ablation",
         action="store_true",
-        help="Falcon with each mechanism switched off (falcon-no-tree, …; bench/ablation.py), "
-        "paired with full Falcon; no latency measurement",
+        help="Falcon with each mechanism switched off, or on where it is off by default "
+        "(falcon-no-kfeatures, falcon-tree, …; bench/ablation.py), paired with default Falcon; "
+        "no latency measurement",
     )
     bn.add_argument(
         "--common-streams",
@@ -195,6 +197,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--loo",
         action="store_true",
         help="leave-one-source-out: each source is the target, knowledge from the rest",
+    )
+    bn.add_argument(
+        "--loo-distance",
+        type=float,
+        default=0.0,
+        help="with --mix --loo: also leave out of the knowledge every source whose operator "
+        "profile is within this L1 distance of the target's (leave-near-out: a validation "
+        "target unlike its sources; docs/mix-world.md) (default: 0, plain leave-one-out)",
     )
     bn.add_argument("--no-latency", action="store_true", help="skip the latency measurement")
     bn.add_argument(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -45,6 +45,23 @@ def scenario_knowledge(ds: FalconDataset, tables: Sequence[Table]) -> Knowledge:
     return build_knowledge(curves=ds.curves(), sources=tables, profiles=profiles)
 
 
+def profile_distance(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """L1 distance of two operator profiles (time shares; at most 2)."""
+    return sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in set(a) | set(b))
+
+
+def far_sources(
+    ds: FalconDataset, tables: Sequence[Table], target: Table, distance: float
+) -> list[Table]:
+    """The sources other than ``target`` whose profile is at least ``distance`` (L1) from its."""
+    mine = ds.profile(target.name)
+    return [
+        o
+        for o in tables
+        if o is not target and profile_distance(ds.profile(o.name), mine) >= distance
+    ]
+
+
 def plan_mix(args: argparse.Namespace, console: Console) -> MixPlan:
     root = (args.data or args.out / "data").resolve()
     catalog = load_catalog(args.catalog)
@@ -70,7 +87,8 @@ def plan_mix(args: argparse.Namespace, console: Console) -> MixPlan:
         if args.loo:
             for t in tables:
                 key = f"{t.name}@{scenario.name}"
-                knowledge[key] = scenario_knowledge(ds, [o for o in tables if o is not t])
+                kept = far_sources(ds, tables, t, args.loo_distance)
+                knowledge[key] = scenario_knowledge(ds, kept)
                 mine.append((dataclasses.replace(t, name=key), ds.profile(t.name), key))
         else:
             for t in ds.tables("targets", None, space=space):
@@ -89,6 +107,7 @@ def plan_mix(args: argparse.Namespace, console: Console) -> MixPlan:
             "settings": dataclasses.asdict(settings),
             "noise_sigma": noise,
             "catalog": str(args.catalog or "shipped"),
+            "loo_distance": args.loo_distance if args.loo else None,
             "scenarios": {s.name: {"slo_p99_ms": s.slo_p99_ms, "spot": s.spot} for s in SCENARIOS},
         },
     }

@@ -36,8 +36,9 @@ class KnowledgeSettings:
     kop_threshold: float = 0.8
     #: explained variance kept when PCA prunes redundant curve tables, in (0, 1]
     pca_cutoff: float = 0.99
-    #: prune redundant curves by PCA at all (False: keep every curve; the ablation's switch)
-    pca: bool = True
+    #: prune redundant curves by PCA at all. Off by default: pruning changed no measured accuracy
+    #: (docs/algorithm.md, ablation); the ablation's ``falcon-tree-pca`` switches it on
+    pca: bool = False
 
     def __post_init__(self) -> None:
         for name in ("kop_threshold", "pca_cutoff"):

@@ -21,7 +21,8 @@ from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.reconcile.plan import driver_budget
 from falcon_operator.report.why import explain
 from falcon_operator.search.driver import Driver
-from falcon_operator.search.falcon import FalconSettings, FalconStrategy
+from falcon_operator.search.falcon import FalconStrategy
+from falcon_operator.search.falcon_settings import FalconSettings
 from falcon_operator.search.registry import make_strategy
 from falcon_operator.search.strategy import Strategy
 from falcon_operator.spec.resolve import ResolvedSearch

@@ -14,7 +14,8 @@ from falcon_operator.search.baselines import (
     TransferPriorStrategy,
 )
 from falcon_operator.search.cold import ColdStrategy
-from falcon_operator.search.falcon import FalconSettings, FalconStrategy
+from falcon_operator.search.falcon import FalconStrategy
+from falcon_operator.search.falcon_settings import FalconSettings
 from falcon_operator.search.gp_ei import GPEIStrategy
 from falcon_operator.search.methods import METHODS
 from falcon_operator.search.morphling import MorphlingStrategy

@@ -28,8 +28,10 @@ class TreeSettings:
 
     #: fraction of a curve's grid cells that count as good
     good_fraction: float = 0.5
-    #: number of split levels (0: one region, the whole space)
-    max_depth: int = 3
+    #: number of split levels (0: one region, the whole space). Off by default: the tree and its
+    #: UCT go-left/go-right changed no measured accuracy (docs/algorithm.md, ablation); 3 is the
+    #: paper's MCTS over KOP-RC regions (``falcon bench --ablation``'s ``falcon-tree``)
+    max_depth: int = 0
     #: smallest number of candidates on either side of a split
     min_leaf: int = 16
     #: first split by the composed prediction of the model over the whole space (when known)
@@ -195,6 +197,8 @@ def build_tree(
     composed: NDArray[np.float64] | None = None,
 ) -> RegionTree:
     st = settings or TreeSettings()
+    if st.max_depth <= 0:  # one region: no split is ever used, so none is computed
+        return RegionTree(space, [], st)
     splits = ordered_splits(space, knowledge, kops, profile, good_fraction=st.good_fraction)
     if st.composed_split and composed is not None and np.ptp(composed) > 1e-12:
         splits.insert(0, composed_split(space, composed, st.good_fraction))
