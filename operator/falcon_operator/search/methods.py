@@ -17,4 +17,5 @@ METHODS = (
     "triton-quick",
     "gp-ei",
     "source-rank",
+    "vesta",
 )

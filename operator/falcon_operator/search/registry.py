@@ -23,6 +23,7 @@ from falcon_operator.search.optuna_search import OptunaRandomStrategy, OptunaTPE
 from falcon_operator.search.quick_search import TritonQuickStrategy
 from falcon_operator.search.source_rank import SourceRankStrategy
 from falcon_operator.search.strategy import Strategy
+from falcon_operator.search.vesta import VestaStrategy
 
 __all__ = ["METHODS", "make_strategy"]
 
@@ -42,8 +43,9 @@ def make_strategy(
     ``objective`` (metric and prices) turns a throughput-only prior (KOP curves) into the
     objective's score at each configuration's price, for Falcon and the transfer-prior and
     morphling baselines alike. Source tables are used as they are: they already hold the
-    objective's scores (fleet/knowledge.py; the paper's rps/budget). ``None`` leaves a curve
-    prior in throughput units, for spaces without priced GPUs (the paper's integer codes).
+    objective's scores (fleet/knowledge.py; the paper's rps/budget); ``vesta`` transfers from
+    them (or from the curve prior) alike. ``None`` leaves a curve prior in throughput units,
+    for spaces without priced GPUs (the paper's integer codes).
     The cold baselines (search/cold.py) get the objective, the space and the sources'
     feasibility, but no performance prior.
     """
@@ -74,6 +76,8 @@ def make_strategy(
     }
     if name == "source-rank":
         return SourceRankStrategy(space, knowledge, profile=profile, seed=seed, objective=objective)
+    if name == "vesta":
+        return VestaStrategy(space, knowledge, profile=profile, seed=seed, objective=objective)
     if name in cold:
         return cold[name](space, knowledge, profile=profile, seed=seed, objective=objective)
     raise StrategyError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
