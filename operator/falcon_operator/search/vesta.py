@@ -16,10 +16,10 @@ searched and what is therefore our reading). One suggestion, recomputed from the
    :data:`TOP_K` most similar are kept, with every source as similar as the K-th (all of them
    while nothing tells them apart).
 3. **Transfer.** Each kept model is mapped to the target's units by an affine fit
-   ``y ≈ a · model + b`` (``a ≥ 0``) on the target's successful trials (a scale alone on one
-   trial; none before any). The transferred model is their mean; their spread is its
-   uncertainty. From :data:`MIN_GP_POINTS` trials on, a GP on the target's residuals (the
-   target's own deviations from the transferred model) updates it.
+   ``y ≈ a · model + b`` (``a ≥ 0``) on the target's successful trials (a scale alone below
+   :data:`MIN_AFFINE_POINTS` of them; none before any). The transferred model is their mean;
+   their spread is its uncertainty. From :data:`MIN_GP_POINTS` trials on, a GP on the target's
+   residuals (its own deviations from the transferred model) updates it.
 4. **Acquisition.** Expected improvement over the best trial (the transferred model's mean
    before any success), times the feasibility the kept sources' runs suggest (their ran share to
    the power :data:`RAN_POWER`, as for ``morphling``) and, once trials failed, the kernel vote
@@ -58,6 +58,9 @@ Index = NDArray[np.int64]
 TOP_K = 3
 #: successful trials (with believed ones) before the residual GP is fitted
 MIN_GP_POINTS = 3
+#: successful trials before the transfer map gets an offset (a scale alone before: an affine
+#: map through two points interpolates them exactly and extrapolates wildly)
+MIN_AFFINE_POINTS = 3
 #: spread of the target around the transferred model before the GP, relative to its values
 SPREAD = 0.1
 
@@ -85,12 +88,12 @@ def ranking_loss(models: Array, y: Array) -> Array:
 
 
 def affine_fit(h: Array, y: Array) -> tuple[float, float]:
-    """``a ≥ 0, b`` with ``y ≈ a · h + b`` by least squares: a scale alone below two distinct
-    model values, ``(0, mean y)`` when the model orders the trials the wrong way round, and
-    ``(1, 0)`` without observations."""
+    """``a ≥ 0, b`` with ``y ≈ a · h + b`` by least squares: a scale alone below
+    :data:`MIN_AFFINE_POINTS` trials or distinct model values, ``(0, mean y)`` when the model
+    orders the trials the wrong way round, ``(1, 0)`` without observations."""
     if y.size == 0:
         return 1.0, 0.0
-    if y.size >= 2 and float(np.ptp(h)) > 0:
+    if y.size >= MIN_AFFINE_POINTS and float(np.ptp(h)) > 0:
         (a, b), *_ = np.linalg.lstsq(np.c_[h, np.ones_like(h)], y, rcond=None)
         return (float(a), float(b)) if a >= 0 else (0.0, float(y.mean()))
     hh = float(h @ h)
