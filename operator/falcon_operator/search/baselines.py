@@ -6,7 +6,8 @@
 - ``transfer-prior``: configurations in order of the mean of the source tables (or of the KOP
   curve prior when no table fits the space); ties broken by the seed. Learns nothing online.
 
-``morphling`` (a meta-learned model adapted to the target) lives in search/morphling.py.
+``morphling`` (a meta-learned model adapted to the target) lives in search/morphling.py,
+``vesta`` (a model transferred from the most similar sources) in search/vesta.py.
 """
 
 from __future__ import annotations
