@@ -18,4 +18,5 @@ METHODS = (
     "gp-ei",
     "source-rank",
     "vesta",
+    "ernest",
 )

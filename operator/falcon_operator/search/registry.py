@@ -14,6 +14,7 @@ from falcon_operator.search.baselines import (
     TransferPriorStrategy,
 )
 from falcon_operator.search.cold import ColdStrategy
+from falcon_operator.search.ernest import ErnestStrategy
 from falcon_operator.search.falcon import FalconStrategy
 from falcon_operator.search.falcon_settings import FalconSettings
 from falcon_operator.search.gp_ei import GPEIStrategy
@@ -73,6 +74,7 @@ def make_strategy(
         "optuna-random": OptunaRandomStrategy,
         "triton-quick": TritonQuickStrategy,
         "gp-ei": GPEIStrategy,
+        "ernest": ErnestStrategy,
     }
     if name == "source-rank":
         return SourceRankStrategy(space, knowledge, profile=profile, seed=seed, objective=objective)
