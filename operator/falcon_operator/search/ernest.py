@@ -47,7 +47,7 @@ from falcon_operator.search.baselines import candidates
 from falcon_operator.search.cold import ColdStrategy
 from falcon_operator.search.ernest_design import greedy_a_optimal
 from falcon_operator.search.ernest_terms import ErnestTerms
-from falcon_operator.search.strategy import SearchState, derive_rng, top_n
+from falcon_operator.search.strategy import SearchState, derive_rng, search_state, top_n
 
 Array = NDArray[np.float64]
 Index = NDArray[np.int64]
@@ -138,6 +138,12 @@ class ErnestStrategy(ColdStrategy):
             self.terms.matrix(cand), cost, left, fixed=fixed, limit=n, jitter=rng.random(cand.size)
         )
         return [int(cand[i]) for i in order]
+
+    def initial_design(self) -> list[int]:
+        """The configurations the design picks before any trial, in order (for reports)."""
+        state = search_state(self.space, [], [])
+        cand = self.open_candidates(state)
+        return self.design(state, cand, cand[:0], cand.size, derive_rng(self.seed, self.name))
 
     def _suggest_indices(self, state: SearchState, n: int) -> list[int]:
         rng = derive_rng(self.seed, self.name, state.n_done, len(state.excluded))

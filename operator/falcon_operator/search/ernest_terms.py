@@ -17,7 +17,8 @@ non-negative quantity, so that a non-negative weight on it means "this much time
 - ``batch/cores``: b/c — host work per request spread over the container's cores;
   ``log(cores)``: Ernest's coordination term;
 - ``batch/memory``: b/M, M the MPS memory limit (or the slice's memory when unlimited; without
-  a catalog, the largest limit in the space) — memory pressure of a batch's activations;
+  a catalog an unlimited GPU's memory is unknown and the term is 0 there) — memory pressure of
+  a batch's activations;
 - any other knob (not one of the registry's five): its rank u ∈ [0, 1] and 1 − u for an
   ordinal knob (so either direction can cost time), a one-hot for a categorical one.
 
@@ -118,7 +119,7 @@ class ErnestTerms:
             cols += [b / c, np.log(c)]
         if GPU_MEMORY in self.space.names:
             limit = self._values(codes, GPU_MEMORY, 0.0)
-            whole = memory if memory is not None else np.full(n, max(limit.max(), 1.0))
+            whole = memory if memory is not None else np.full(n, np.inf)
             names.append("batch/memory")
             cols.append(b / np.where(limit > 0, limit, whole))
         for j, knob in enumerate(self.space.knobs):
