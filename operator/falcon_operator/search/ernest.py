@@ -13,10 +13,12 @@ non-negative least squares on a few experiments that optimal experiment design p
    of 10 in units of its smallest experiment; every configuration costs 1 without prices) is
    spent on trials, the next trial is the open configuration that lowers the A-optimal
    criterion most per dollar, given the successful trials so far.
-3. **Prediction**: θ by ``scipy.optimize.nnls`` on the successful trials (as Ernest's
-   predictor), the objective of every open configuration predicted at its price, and the best
-   prediction is the next trial (refitted after every trial: the rest of the budget exploits the
-   model, as a user would run Ernest's pick and then its runner-up).
+3. **Prediction**: θ by ``scipy.optimize.nnls`` on the successful trials, each row divided by
+   its measured time (relative errors; Ernest's predictor fits the times themselves, which
+   ``relative=False`` restores; docs/algorithm.md gives the tuning on sources); the objective
+   of every open configuration is predicted at its price, and the best prediction is the next
+   trial (refitted after every trial: the rest of the budget exploits the model, as a user
+   would run Ernest's pick and then its runner-up).
 
 Feasibility, as the cold baselines (search/cold.py): only open configurations the sources do
 not veto; a trial that failed, broke the SLO or served nothing is never fitted, and it teaches
@@ -70,6 +72,7 @@ class ErnestStrategy(ColdStrategy):
         seed: int = 0,
         objective: Objective | None = None,
         budget: float = DESIGN_BUDGET,
+        relative: bool = True,
     ) -> None:
         super().__init__(space, knowledge, profile=profile, seed=seed, objective=objective)
         self.terms = ErnestTerms(space, objective.prices.catalog if objective else None)
@@ -77,6 +80,7 @@ class ErnestStrategy(ColdStrategy):
         cheapest = float(self.price(candidates(space, set())).min(initial=np.inf))
         self.unit_cost = cheapest if np.isfinite(cheapest) and cheapest > 0 else 1.0
         self.budget = budget
+        self.relative = relative
 
     def price(self, idx: Index) -> Array:
         """$/h of each configuration (1 where the search has no prices)."""
@@ -91,9 +95,14 @@ class ErnestStrategy(ColdStrategy):
         return self.objective.scores(np.ones(idx.size), self.price(idx))
 
     def fit(self, idx: Index, y: Array) -> Array:
-        """θ ≥ 0 of the batch-time model from successful trials at ``idx`` with objectives ``y``."""
+        """θ ≥ 0 of the batch-time model from successful trials at ``idx`` with objectives ``y``:
+        NNLS on the relative errors (each row divided by its measured time), or on the times
+        themselves as Ernest's predictor does when ``relative`` is off."""
         batch_time = self.terms.batch(idx) * self.per_throughput(idx) / y
-        theta, _ = nnls(self.terms.matrix(idx), batch_time)
+        x = self.terms.matrix(idx)
+        if self.relative:
+            x, batch_time = x / batch_time[:, None], np.ones_like(batch_time)
+        theta, _ = nnls(x, batch_time)
         return np.asarray(theta, dtype=float)
 
     def predict(self, theta: Array, idx: Index) -> Array:
