@@ -1,4 +1,4 @@
-"""What the cold baselines (optuna-tpe, optuna-random, triton-quick, gp-ei) share.
+"""What the cold baselines (optuna-tpe, optuna-random, triton-quick, gp-ei, ernest) share.
 
 They learn nothing from the source models' objective values, but they get the same
 configuration-level information as Falcon:
