@@ -54,6 +54,27 @@ def test_nnls_recovers_the_model(priced: bool) -> None:
     assert np.allclose(s.fit(idx, y), theta, rtol=1e-6, atol=1e-9)
 
 
+def test_nnls_stays_non_negative_where_least_squares_does_not() -> None:
+    s = ernest()
+    theta = true_theta(s)
+    theta[1::2] = 0.0  # half the terms play no part: noise alone would make them negative
+    rng = np.random.default_rng(3)
+    idx = rng.choice(s.space.all_indices(), 25, replace=False)
+    y = s.predict(theta, idx) * np.exp(0.05 * rng.standard_normal(idx.size))
+    x = s.terms.matrix(idx)
+    rows = x * (y / (s.terms.batch(idx) * s.per_throughput(idx)))[:, None]  # x / batch time
+
+    def misfit(t: NDArray[np.float64]) -> float:
+        return float(np.sum((rows @ t - 1.0) ** 2))
+
+    free = np.linalg.lstsq(rows, np.ones(idx.size), rcond=None)[0]
+    assert free.min() < 0
+    fitted = s.fit(idx, y)
+    assert fitted.min() >= 0
+    assert misfit(fitted) < 0.5 * misfit(np.clip(free, 0.0, None))  # clipping is no NNLS
+    assert np.abs(fitted - theta).max() < 0.5 * theta.max()
+
+
 def test_terms_follow_the_catalog_or_the_codes() -> None:
     priced, codes = ernest().terms.names, ernest(priced=False).terms.names
     assert "batch/compute" in priced and "batch/bandwidth" in priced
@@ -101,13 +122,21 @@ def test_greedy_design_respects_the_budget_and_the_experiments_made() -> None:
 @pytest.mark.parametrize("priced", [True, False])
 def test_finds_the_optimum_of_its_own_model(priced: bool) -> None:
     s = ernest(priced=priced)
-    table = own_model_table(s, true_theta(s))
+    theta = true_theta(s)
+    table = own_model_table(s, theta)
     oracle, history = TableOracle(table), []
-    for _ in range(12):
+    for _ in range(len(s.initial_design())):  # the design's trials identify the model exactly
         (config,) = s.suggest(history)
         history.append(oracle.run(config))
+    design = np.array([SPACE.index_of(t.config) for t in history], dtype=np.int64)
+    y = np.array([float(t.objective) for t in history if t.objective is not None])
+    assert np.allclose(s.fit(design, y), theta, rtol=1e-6)
+    (config,) = s.suggest(history)  # and its first prediction is the optimum
+    history.append(oracle.run(config))
     found = max(float(t.objective) for t in history if t.objective is not None)
     assert found == pytest.approx(table.best)
+    if not priced:  # there the optimum is no design point: the prediction found it
+        assert history[-1].objective == pytest.approx(table.best)
 
 
 def test_deterministic_given_a_seed() -> None:
