@@ -124,7 +124,7 @@ def test_finds_the_optimum_of_its_own_model(priced: bool) -> None:
     s = ernest(priced=priced)
     theta = true_theta(s)
     table = own_model_table(s, theta)
-    oracle, history = TableOracle(table), []
+    oracle, history = TableOracle(table), list[TrialRecord]()
     for _ in range(len(s.initial_design())):  # the design's trials identify the model exactly
         (config,) = s.suggest(history)
         history.append(oracle.run(config))
@@ -144,7 +144,7 @@ def test_deterministic_given_a_seed() -> None:
     table = own_model_table(s, true_theta(s))
 
     def run(seed: int) -> list[TrialRecord]:
-        strategy, oracle, history = ernest(seed=seed), TableOracle(table), []
+        strategy, oracle, history = ernest(seed=seed), TableOracle(table), list[TrialRecord]()
         for _ in range(8):
             history.append(oracle.run(strategy.suggest(history)[0]))
         return history
