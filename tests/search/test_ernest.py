@@ -164,3 +164,11 @@ def test_failures_are_not_fitted_and_steer_away() -> None:
     ok = np.array([SPACE.index_of(t.config) for t in history if t.ok], dtype=np.int64)
     y = np.array([float(t.objective) for t in history if t.ok and t.objective is not None])
     assert np.all(np.isfinite(s.fit(ok, y)))
+
+
+def test_a_space_the_objective_cannot_price_is_searched_unpriced() -> None:
+    space = build_space({BATCH: (1, 8, 64), GPU: ("T4", "A100")})  # no cores: no price
+    s = ErnestStrategy(space, KB, objective=OBJECTIVE)
+    assert not s.priced and "batch/compute" in s.terms.names  # the catalog still names the GPUs
+    assert np.all(s.price(space.all_indices()) == 1.0)
+    assert len(s.suggest([], n=3)) == 3

@@ -37,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import nnls
 
+from falcon_operator.core.knobs import CPUS
 from falcon_operator.core.objective import Objective
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
@@ -76,7 +77,10 @@ class ErnestStrategy(ColdStrategy):
     ) -> None:
         super().__init__(space, knowledge, profile=profile, seed=seed, objective=objective)
         self.terms = ErnestTerms(space, objective.prices.catalog if objective else None)
-        self.priced = objective is not None and self.terms.figures is not None
+        # prices need the GPU (known to the catalog) and the cores, as Objective.cost_function
+        self.priced = (
+            objective is not None and self.terms.figures is not None and CPUS in space.names
+        )
         cheapest = float(self.price(candidates(space, set())).min(initial=np.inf))
         self.unit_cost = cheapest if np.isfinite(cheapest) and cheapest > 0 else 1.0
         self.budget = budget
