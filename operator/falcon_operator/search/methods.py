@@ -19,4 +19,5 @@ METHODS = (
     "source-rank",
     "vesta",
     "ernest",
+    "heterbo",
 )

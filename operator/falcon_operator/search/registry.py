@@ -18,6 +18,7 @@ from falcon_operator.search.ernest import ErnestStrategy
 from falcon_operator.search.falcon import FalconStrategy
 from falcon_operator.search.falcon_settings import FalconSettings
 from falcon_operator.search.gp_ei import GPEIStrategy
+from falcon_operator.search.heterbo import HeterBOStrategy
 from falcon_operator.search.methods import METHODS
 from falcon_operator.search.morphling import MorphlingStrategy
 from falcon_operator.search.optuna_search import OptunaRandomStrategy, OptunaTPEStrategy
@@ -76,6 +77,8 @@ def make_strategy(
         "gp-ei": GPEIStrategy,
         "ernest": ErnestStrategy,
     }
+    if name == "heterbo":
+        return HeterBOStrategy(space, knowledge, profile=profile, seed=seed, objective=objective)
     if name == "source-rank":
         return SourceRankStrategy(space, knowledge, profile=profile, seed=seed, objective=objective)
     if name == "vesta":
