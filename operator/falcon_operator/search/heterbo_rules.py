@@ -61,7 +61,7 @@ def additive_prior(
     out = np.full(idx.size, grand)
     for j, e in enumerate(effects):
         out += e[codes[:, j]] - grand
-    return np.maximum(out, floor)
+    return np.asarray(np.maximum(out, floor), dtype=float)
 
 
 def value_best(space: Space, idx: Index, rows: Array, ran: Array) -> list[Array]:
