@@ -20,9 +20,9 @@ from falcon_operator.search.heterbo import HeterBOStrategy
 from falcon_operator.search.heterbo_rules import (
     additive_prior,
     exploration_cost,
+    harder_than_failure,
     has_weak_value,
     knob_effects,
-    larger_batch_fails,
     value_best,
 )
 from falcon_operator.search.registry import make_strategy
@@ -96,13 +96,22 @@ def test_a_value_no_source_did_well_with_is_weak() -> None:
     assert np.array_equal(weak, batch4)
 
 
-def test_a_failure_rules_out_larger_batches_of_the_same_configuration() -> None:
+def test_a_failure_rules_out_larger_batches_with_fewer_resources_on_its_gpu() -> None:
     bad = np.array([SPACE.index_of(_config(8, 2, "T4"))], dtype=np.int64)
-    out = larger_batch_fails(SPACE, IDX, bad)
+    out = harder_than_failure(SPACE, IDX, bad)
     ruled = {SPACE.key(SPACE.config_at(int(i))) for i in IDX[out]}
-    assert ruled == {(8, 2, "T4"), (16, 2, "T4")}
-    no_batch = Space((Knob("cpus", (1, 2)), Knob("gputype", ("T4", "A100"), "categorical")))
-    assert not larger_batch_fails(no_batch, no_batch.all_indices(), np.array([0])).any()
+    assert ruled == {(8, 2, "T4"), (16, 2, "T4"), (8, 1, "T4"), (16, 1, "T4")}
+
+
+def test_no_mps_limit_is_the_most_gpu_memory() -> None:
+    space = Space((Knob("batchsize", (1, 8)), Knob("gpumem", (0.0, 2.0, 4.0))))
+    idx = space.all_indices()
+    bad = np.array([space.index_of({"batchsize": 1, "gpumem": 0.0})], dtype=np.int64)
+    ruled = {space.key(space.config_at(int(i))) for i in idx[harder_than_failure(space, idx, bad)]}
+    assert ruled == {(b, m) for b in (1, 8) for m in (0.0, 2.0, 4.0)}
+    bad = np.array([space.index_of({"batchsize": 8, "gpumem": 2.0})], dtype=np.int64)
+    ruled = {space.key(space.config_at(int(i))) for i in idx[harder_than_failure(space, idx, bad)]}
+    assert ruled == {(8, 2.0)}
 
 
 def test_exploration_cost_is_the_price_relative_to_the_cheapest() -> None:
@@ -119,19 +128,17 @@ def test_the_first_trial_is_the_priors_best() -> None:
     assert strategy.suggest([]) == [_config(16, 2, "A100")]
 
 
-def test_a_failed_trial_postpones_larger_batches_of_it() -> None:
-    # the failure is far from the prior's best in the encoding (the kernel vote barely moves
-    # it): only the batch rule keeps the search off batch 16 with 2 CPUs on the A100
+def test_a_failed_trial_postpones_what_it_rules_out() -> None:
+    # batch 4 with the A100's 2 CPUs failed: every A100 configuration asks at least as much
+    # with at most those resources, and the search leaves the A100 the prior prefers
     strategy = make_strategy("heterbo", SPACE, _knowledge(), seed=3)
     assert isinstance(strategy, HeterBOStrategy)
     failed = TrialRecord.failed(_config(4, 2, "A100"), FailureKind.OOM, "out of memory")
     state = search_state(SPACE, [failed], [])
-    late = strategy.postponed(state, IDX)
-    assert {SPACE.key(SPACE.config_at(int(i))) for i in IDX[late]} >= {
-        (8, 2, "A100"),
-        (16, 2, "A100"),
-    }
-    assert strategy.suggest([failed]) == [_config(16, 1, "A100")]
+    late = {SPACE.key(SPACE.config_at(int(i))) for i in IDX[strategy.postponed(state, IDX)]}
+    assert late >= {(b, c, "A100") for b in (4, 8, 16) for c in (1, 2)}
+    (pick,) = strategy.suggest([failed])
+    assert pick["gputype"] == "T4" and pick["batchsize"] == 16
 
 
 def _two_trials() -> list[TrialRecord]:

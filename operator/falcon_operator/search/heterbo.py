@@ -18,7 +18,8 @@ serving search (docs/algorithm.md, ``heterbo``, says what was found and what was
 4. **Rules that postpone** (a configuration is suggested only once no other is left): where
    fewer than half of the sources ran (each source weighted by how well its runnable cells
    match the target's trials); a knob value at which no source reached :data:`WEAK_LEVEL` of
-   its best; the same configuration as a failed trial but for a batch at least as large.
+   its best; a configuration that asks at least as much as a failed trial with at most its
+   resources (batch at least as large; no more CPUs, power or MPS memory; same GPU type).
 
 Pending trials and ``n`` > 1: kriging believer (each joins the data at its posterior mean).
 """
@@ -33,15 +34,21 @@ from numpy.typing import NDArray
 from falcon_operator.core.objective import Objective
 from falcon_operator.core.space import Space
 from falcon_operator.knowledge.base import Knowledge
-from falcon_operator.search.acquisition import expected_improvement, feasibility, source_agreement
+from falcon_operator.search.acquisition import (
+    expected_improvement,
+    feasibility,
+    feasibility_features,
+    logistic_feasibility,
+    source_agreement,
+)
 from falcon_operator.search.baselines import PriorStrategy, candidates
 from falcon_operator.search.gp_ei import textbook_gp
 from falcon_operator.search.heterbo_rules import (
     additive_prior,
     exploration_cost,
+    harder_than_failure,
     has_weak_value,
     knob_effects,
-    larger_batch_fails,
     value_best,
 )
 from falcon_operator.search.strategy import SearchState, derive_rng, top_n
@@ -95,7 +102,7 @@ class HeterBOStrategy(PriorStrategy):
 
     def postponed(self, state: SearchState, cand: Index) -> Mask:
         """The rules that postpone a candidate (see the module docstring, 4)."""
-        out = larger_batch_fails(self.space, cand, state.bad_idx)
+        out = harder_than_failure(self.space, cand, state.bad_idx)
         out |= has_weak_value(self.space, self.best, cand, level=WEAK_LEVEL)
         ran = self.prior.source_ran
         if ran is not None:
@@ -104,6 +111,18 @@ class HeterBOStrategy(PriorStrategy):
             assert share is not None
             out |= share < MIN_RAN_FRACTION
         return out
+
+    def p_runs(self, state: SearchState, cand: Index) -> Array:
+        """P(runs) learnt from the target's failures: the kernel vote times the logistic
+        classifier over knob values (1 before any failure)."""
+        if not state.bad_idx.size:
+            return np.ones(cand.size)
+        ok_x, bad_x = self.space.encode(state.ok_idx), self.space.encode(state.bad_idx)
+        vote = feasibility(self.space.encode(cand), ok_x, bad_x)
+        features = [
+            feasibility_features(self.space, i) for i in (cand, state.ok_idx, state.bad_idx)
+        ]
+        return np.asarray(vote * logistic_feasibility(*features), dtype=float)
 
     def predict(self, idx: Index, y: Array, at: Index) -> tuple[Array, Array | None]:
         """Posterior mean (and sd once the GP is fitted) at ``at`` from ``y`` at ``idx``:
@@ -123,10 +142,7 @@ class HeterBOStrategy(PriorStrategy):
         cand = candidates(self.space, state.excluded)
         late = self.postponed(state, cand)
         cost = exploration_cost(self.space, self.objective, cand)
-        p_ok = np.ones(cand.size)
-        if state.bad_idx.size:
-            ok_x, bad_x = self.space.encode(state.ok_idx), self.space.encode(state.bad_idx)
-            p_ok = feasibility(self.space.encode(cand), ok_x, bad_x)
+        p_ok = self.p_runs(state, cand)
         idx, y = state.ok_idx, state.ok_y
         for p in sorted(set(state.excluded) - set(map(int, state.tried))):  # believer
             at = np.array([p], dtype=np.int64)

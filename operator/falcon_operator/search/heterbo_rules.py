@@ -8,8 +8,10 @@ Each rule is a small pure function over a space's indices, so that each can be c
   prior is the sum of its values' effects (an additive main-effects model).
 - :func:`value_best` and :func:`has_weak_value` — a knob value at which no source model came
   within ``level`` of its own best is weak (postponed while other configurations remain).
-- :func:`larger_batch_fails` — a failed trial rules out the configurations that differ from it
-  only by a larger batch size (a larger batch needs more memory and time per request).
+- :func:`harder_than_failure` — a failed trial rules out the configurations that ask at least as
+  much with at most its resources: a batch at least as large, no more CPUs, no higher power
+  cap, no larger MPS memory limit, the same GPU type (out of memory and a broken latency SLO
+  only get worse that way).
 - :func:`exploration_cost` — what one trial at each configuration costs, relative to the
   cheapest: its price per hour (a trial runs for about the same time everywhere).
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from falcon_operator.core.knobs import BATCH, CPUS, GPU
+from falcon_operator.core.knobs import BATCH, CPUS, GPU, GPU_MEMORY, POWER
 from falcon_operator.core.objective import Objective
 from falcon_operator.core.space import Space
 
@@ -86,18 +88,45 @@ def has_weak_value(space: Space, best: list[Array], idx: Index, *, level: float)
     return weak
 
 
-def larger_batch_fails(space: Space, cand: Index, bad: Index) -> Mask:
-    """Whether each candidate equals a failed configuration but for a batch size at least as
-    large (no candidate is ruled out in a space without a batch-size knob)."""
+#: knobs whose larger values ask more of a configuration (a failure there stays a failure)
+HARDER_UP = (BATCH,)
+#: knobs whose larger values give it more (a failure with more stays a failure with less)
+HARDER_DOWN = (CPUS, POWER, GPU_MEMORY)
+
+
+def resource_levels(space: Space, idx: Index) -> Array:
+    """Each configuration's knob values as numbers, a ``gpumem`` of 0 (no MPS limit: the whole
+    GPU) as infinity; categorical knobs as their codes."""
+    codes = space.codes(idx)
+    out = np.empty(codes.shape)
+    for j, knob in enumerate(space.knobs):
+        if knob.kind == "categorical":
+            out[:, j] = codes[:, j]
+            continue
+        values = np.array(knob.values, dtype=float)
+        if knob.name == GPU_MEMORY:
+            values = np.where(values <= 0, np.inf, values)
+        out[:, j] = values[codes[:, j]]
+    return out
+
+
+def harder_than_failure(space: Space, cand: Index, bad: Index) -> Mask:
+    """Whether each candidate asks at least as much as a failed configuration with at most its
+    resources: the same value of every other knob (GPU type, …), a batch at least as large, no
+    more CPUs, no higher power cap and no larger MPS memory limit."""
     out = np.zeros(cand.size, dtype=bool)
-    if BATCH not in space.names or bad.size == 0:
+    if bad.size == 0:
         return out
-    j = space.names.index(BATCH)
-    others = [k for k in range(len(space.names)) if k != j]
-    c_codes, b_codes = space.codes(cand), space.codes(bad)
-    for row in b_codes:
-        same = (c_codes[:, others] == row[others]).all(1)
-        out |= same & (c_codes[:, j] >= row[j])
+    c, f = resource_levels(space, cand), resource_levels(space, bad)
+    up = np.array([n in HARDER_UP for n in space.names])
+    down = np.array([n in HARDER_DOWN for n in space.names])
+    same = ~up & ~down
+    for row in f:
+        out |= (
+            (c[:, same] == row[same]).all(1)
+            & (c[:, up] >= row[up]).all(1)
+            & (c[:, down] <= row[down]).all(1)
+        )
     return out
 
 
