@@ -10,11 +10,11 @@ serving search (docs/algorithm.md, ``heterbo``, says what was found and what was
    normalised objective at that value; a configuration's prior is the sum of its values'
    effects. Without source tables the one "model" is the knowledge base's curve prior.
 2. **Start**: until :data:`MIN_GP_POINTS` trials succeeded, the open configuration with the
-   best prior × the kernel feasibility learnt from the target's failures (ties by the seed).
+   best prior × P(runs) learnt from the target's failures (ties by the seed).
 3. **BO**: ``y = b · prior + GP residual`` (``b`` fitted by least squares, the residual GP of
-   ``gp-ei``); acquisition = expected improvement × the kernel feasibility learnt from the
-   target's failures ÷ the configuration's exploration cost (its price, relative to the
-   cheapest; 1 without prices).
+   ``gp-ei``); acquisition = expected improvement × P(runs) ÷ the configuration's exploration
+   cost (its price, relative to the cheapest; 1 without prices). P(runs): the kernel vote and
+   the logistic classifier of the target's failures (search/acquisition.py), 1 before any.
 4. **Rules that postpone** (a configuration is suggested only once no other is left): where
    fewer than half of the sources ran (each source weighted by how well its runnable cells
    match the target's trials); a knob value at which no source reached :data:`WEAK_LEVEL` of

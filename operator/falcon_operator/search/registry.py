@@ -48,6 +48,7 @@ def make_strategy(
     objective's scores (fleet/knowledge.py; the paper's rps/budget); ``vesta`` transfers from
     them (or from the curve prior) alike. ``None`` leaves a curve prior in throughput units,
     for spaces without priced GPUs (the paper's integer codes).
+    ``heterbo`` also divides its expected improvement by each configuration's price.
     The cold baselines (search/cold.py) get the objective, the space and the sources'
     feasibility, but no performance prior.
     """
