@@ -164,13 +164,45 @@ def changes(variant: Variant) -> set[str]:
     return diff
 
 
+#: sweep variants (``make paper-eval``, evaluations 5 and 6): ``<prefix><value>``, the tree on
+SWEEP_KOP = "falcon-tree-kop@"  #: Falcon's KOP threshold = value
+SWEEP_PCA = "falcon-tree-pca@"  #: the offline build's PCA on, its cut-off = value
+
+
+def sweep_variant(name: str) -> Variant | None:
+    """The variant a sweep name stands for (the tree on, one setting at ``value`` in (0, 1]),
+    or None when ``name`` is not a sweep name."""
+    for prefix in (SWEEP_KOP, SWEEP_PCA):
+        if name.startswith(prefix):
+            try:
+                value = float(name[len(prefix) :])
+            except ValueError:
+                return None
+            if not 0.0 < value <= 1.0:
+                return None
+            if prefix == SWEEP_KOP:
+                return Variant(name, "KOP threshold sweep (tree on)", "`Prior.kops`",
+                               f"`tree.max_depth=3`, `kop_threshold={value:g}`",
+                               replace(_TREE, kop_threshold=value))  # fmt: skip
+            return Variant(name, "PCA cut-off sweep (tree on, PCA on)", "offline build",
+                           f"`tree.max_depth=3`, `pca=True`, `pca_cutoff={value:g}`", _TREE,
+                           KnowledgeSettings(pca=True, pca_cutoff=value))  # fmt: skip
+    return None
+
+
+def variant(name: str) -> Variant | None:
+    """A registered variant or a sweep variant; None for any other method name."""
+    return VARIANTS.get(name) or sweep_variant(name)
+
+
 def is_variant(name: str) -> bool:
-    return name in VARIANTS and name != REFERENCE
+    return name != REFERENCE and variant(name) is not None
 
 
 def with_knowledge(name: str) -> bool:
     """Whether ``name`` is a variant whose mechanism lives in the offline build (own knowledge)."""
-    return is_variant(name) and VARIANTS[name].knowledge is not None
+    found = variant(name) if is_variant(name) else None
+    return found is not None and found.knowledge is not None
 
 
 def make_bench_strategy(
@@ -183,9 +215,10 @@ def make_bench_strategy(
     objective: Objective | None = None,
 ) -> Strategy:
     """A registered method, or Falcon with an ablation variant's settings."""
-    settings = VARIANTS[name].falcon if is_variant(name) else None
+    found = variant(name) if is_variant(name) else None
+    settings = found.falcon if found is not None else None
     return make_strategy(
-        REFERENCE if is_variant(name) else name,
+        REFERENCE if found is not None else name,
         space,
         knowledge,
         profile=profile,

@@ -20,10 +20,10 @@ from dataclasses import replace
 
 from falcon_operator.bench.ablation import (
     REFERENCE,
-    VARIANTS,
     Variant,
     is_variant,
     settings_diff,
+    variant,
     with_knowledge,
 )
 from falcon_operator.bench.runner import Job
@@ -55,9 +55,10 @@ def variant_knowledge(
             out.append(job)
             continue
         key = f"{job.method}/{job.knowledge_key}"
-        if key not in knowledge:
+        found = variant(job.method)
+        if key not in knowledge and found is not None:
             base = knowledge[job.knowledge_key]
-            knowledge[key] = rebuild(base, curves(job.knowledge_key), VARIANTS[job.method])
+            knowledge[key] = rebuild(base, curves(job.knowledge_key), found)
         out.append(replace(job, knowledge_key=key))
     return out
 

@@ -2,7 +2,8 @@
 
 Knowledge is built from the sources only; each target's operator profile (if the dataset has
 one) is handed to the strategy as the unseen model's profile. Each search is the shared ask/tell
-driver's (search/driver.py) against the table; the latency of every ask is kept.
+driver's (search/driver.py) against the table; the latency of every ask and the configurations
+tried are kept.
 Leave-one-out runs use one knowledge base per held-out source (``Job.knowledge_key``).
 Each search's strategy gets its own random stream, keyed by (method, target, seed)
 (bench/streams.py), so targets and methods never share one. With ``Job.noise_sigma`` the oracle
@@ -25,6 +26,7 @@ from falcon_operator.bench.noisy import NoisyTableOracle, deployed_best
 from falcon_operator.bench.runs import RunResult
 from falcon_operator.bench.streams import stream_seed
 from falcon_operator.core.objective import Objective
+from falcon_operator.core.space import Config
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.knowledge.tables import Table
 from falcon_operator.search.driver import Budget, Driver
@@ -54,6 +56,8 @@ class Job:
 class JobResult:
     run: RunResult
     latencies: tuple[float, ...]
+    #: the configurations tried, in order (the search path; bench/paper_eval)
+    configs: tuple[Config, ...] = ()
 
 
 KnowledgeSet = Mapping[str, Knowledge]
@@ -93,7 +97,7 @@ def run_job(job: Job, knowledge: KnowledgeSet | None = None) -> JobResult:
     run = RunResult(
         job.method, job.target.name, job.seed, tuple(best), job.target.best, infeasible, seed
     )
-    return JobResult(run, tuple(latencies))
+    return JobResult(run, tuple(latencies), tuple(dict(r.config) for r in history))
 
 
 def run_jobs(

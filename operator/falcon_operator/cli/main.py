@@ -40,6 +40,7 @@ HANDLERS = {
     "operator": ("operator", "run"),
     "export": ("export", "run"),
     "report": ("report", "run"),
+    "paper-eval": ("paper_eval", "run"),
 }
 
 
@@ -73,7 +74,15 @@ def _add_dataset_args(parser: argparse.ArgumentParser, *, sources: bool = True) 
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from falcon_operator.cli import analyze, calibrate, export, operator, report, search
+    from falcon_operator.cli import (
+        analyze,
+        calibrate,
+        export,
+        operator,
+        paper_eval,
+        report,
+        search,
+    )
 
     p = argparse.ArgumentParser(
         prog="falcon",
@@ -253,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     operator.add_parser(sub)
     export.add_parser(sub)
     report.add_parser(sub)
+    paper_eval.add_parser(sub)
     return p
 
 
