@@ -14,7 +14,7 @@ RUNTIME := $(VENV)/.runtime
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo bench-mix bench-mix-loo bench-latency bench-ablation bench-ablation-heldout calibrate bench-operator perf-analyzer bench-runner clean
+.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo bench-mix bench-mix-loo bench-latency bench-ablation bench-ablation-heldout paper-eval calibrate bench-operator perf-analyzer bench-runner clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -114,6 +114,13 @@ bench-ablation: $(STAMP) ## Falcon with each mechanism off vs full Falcon, leave
 
 bench-ablation-heldout: $(STAMP) ## the same ablation on the world's held-out targets (reported apart, never tuned on)
 	$(FALCON) bench --ablation $(ABLATION_STREAMS) $(ABLATION_WORLD) --trials 6,15,30 --seeds $(BENCH_SEEDS) --out bench/results/ablation-heldout
+
+# the paper's seven evaluations (docs/evaluation.md); evaluations 1 and 3 read the committed
+# bench/results/{paper,mix}/results.json (make bench, make bench-mix): run those first
+PAPER_EVAL_SEEDS ?= 20
+
+paper-eval: $(STAMP) ## the paper's seven evaluations in one report: docs/evaluation.md and docs/evaluation/*.png
+	$(FALCON) paper-eval --seeds $(PAPER_EVAL_SEEDS) --data $(DATA) --out docs/evaluation --doc docs/evaluation.md
 
 bench-quick: $(STAMP) ## a 3-seed benchmark for a quick look
 	$(FALCON) bench --data $(DATA) --trials 6,15,30 --seeds 3 --out bench/results/quick

@@ -82,8 +82,8 @@ def _paper_kb():  # type: ignore[no-untyped-def]
 
 def test_bench_mix_runs_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mixworld, "MixSettings", lambda: SMALL)
-    monkeypatch.setattr("falcon_operator.cli.mixbench.MixSettings", lambda: SMALL)
-    monkeypatch.setattr("falcon_operator.cli.mixbench.mix_space", lambda _c: small_space())
+    monkeypatch.setattr("falcon_operator.bench.mixplan.MixSettings", lambda: SMALL)
+    monkeypatch.setattr("falcon_operator.bench.mixplan.mix_space", lambda _c: small_space())
     out, data = tmp_path / "out", tmp_path / "data"
     args = ["bench", "--mix", "--methods", "random,source-rank", "--seeds", "1", "--trials",
             "2,4", "--workers", "1", "--no-latency", "--data", str(data),

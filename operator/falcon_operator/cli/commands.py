@@ -21,9 +21,9 @@ from falcon_operator.bench.ablation import describe as ablation_meta
 from falcon_operator.bench.ablation_jobs import common_streams, variant_knowledge
 from falcon_operator.bench.fleet import FleetBenchSettings, fleet_objective, write_fleet_dataset
 from falcon_operator.bench.latency import large_space, latency_suite
+from falcon_operator.bench.mixplan import plan_mix
 from falcon_operator.bench.report import write_latency, write_report
 from falcon_operator.bench.runner import Job, JobResult, run_jobs
-from falcon_operator.cli.mixbench import plan_mix
 from falcon_operator.cli.progress import Steps
 from falcon_operator.cli.trials import TrialLines
 from falcon_operator.core.catalog import load_catalog

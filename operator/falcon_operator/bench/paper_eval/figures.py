@@ -59,7 +59,7 @@ def plot_targets(world: WorldAccuracy, k: int, path: Path) -> Path:
         [[world.per_target[m].get(t, {}).get(k, np.nan) for t in targets] for m in methods]
     )
     fig, ax = _figure(2.5 + 0.9 * len(targets), 1.2 + 0.38 * len(methods))
-    image = ax.imshow(grid, cmap="viridis", vmin=max(0.0, float(np.nanmin(grid))), vmax=1.0)
+    image = ax.imshow(grid, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
     fig.colorbar(image, ax=ax, label="best found / optimum")
     for i in range(len(methods)):
         for j in range(len(targets)):

@@ -65,7 +65,7 @@ def plot_path(grid: PathGrid, path: str | Path, *, title: str) -> Path:
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
 
-    fig = Figure(figsize=(1.2 + 0.75 * len(grid.cols), 1.2 + 0.42 * len(grid.rows)))
+    fig = Figure(figsize=(2.5 + 1.2 * len(grid.cols), 1.5 + 0.9 * len(grid.rows)))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
     shown = np.ma.masked_invalid(grid.value)
@@ -78,7 +78,7 @@ def plot_path(grid: PathGrid, path: str | Path, *, title: str) -> Path:
     for n, (r, c) in enumerate(grid.trials, 1):
         k = seen.get((r, c), 0)
         seen[(r, c)] = k + 1
-        x, y = c - 0.3 + 0.2 * (k % 4), r + 0.25 - 0.25 * (k // 4 % 3)
+        x, y = c - 0.33 + 0.22 * (k % 4), r + 0.3 - 0.3 * (k // 4 % 3)
         xs.append(x)
         ys.append(y)
         ax.text(x, y, str(n), ha="center", va="center", fontsize=7, color="white",

@@ -42,6 +42,7 @@ class Recommendation:
     ratio: float  #: its objective / the optimum's (seed 0)
     mean_ratio: float  #: over every seed
     found_at: int | None  #: the trial that found it (seed 0)
+    ties: int  #: configurations whose objective equals the optimum's (within 1e-9)
 
 
 def optimum(table: Table) -> Config:
@@ -83,6 +84,7 @@ def recommendations(
                 ratio=accuracy_at(mine[0].run, trials),
                 mean_ratio=float(np.mean([accuracy_at(r.run, trials) for r in mine])),
                 found_at=found,
+                ties=int(np.sum(table.values >= np.nanmax(table.values) * (1 - 1e-9))),
             )
         )
     return out

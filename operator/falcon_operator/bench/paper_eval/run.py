@@ -20,6 +20,7 @@ from rich.console import Console
 
 from falcon_operator.bench.ablation_jobs import variant_knowledge
 from falcon_operator.bench.fleet import FleetBenchSettings, fleet_objective, write_fleet_dataset
+from falcon_operator.bench.mixplan import MixPlan, plan_mix
 from falcon_operator.bench.paper_eval.accuracy import WorldAccuracy, read_world
 from falcon_operator.bench.paper_eval.costs import SCENARIOS
 from falcon_operator.bench.paper_eval.online import (
@@ -41,7 +42,6 @@ from falcon_operator.bench.paper_eval.sweeps import (
     sweep,
 )
 from falcon_operator.bench.runner import Job, JobResult, run_jobs
-from falcon_operator.cli.mixbench import MixPlan, plan_mix
 from falcon_operator.core.catalog import load_catalog
 from falcon_operator.core.objective import Objective
 from falcon_operator.knowledge.base import Knowledge

@@ -1,4 +1,5 @@
-"""``falcon bench --mix``: generate the mix world (bench/mixworld.py) and plan its searches.
+"""The searches of ``falcon bench --mix`` and ``make paper-eval``: generate the mix world
+(bench/mixworld.py) and plan its searches.
 
 One Falcon-layout directory per scenario under ``--data`` (else ``OUT/data``); each scenario's
 knowledge comes from the sources profiled under that scenario's objective. Held out: every
