@@ -1,7 +1,7 @@
 """Run the seven evaluations at a given size (:class:`Size`) and collect them (:class:`PaperEval`).
 
 Worlds: the paper's data (evaluations 2 and 4; held-out targets, knowledge from the 18
-sources), the committed paper and mix benchmarks (1, 3), the mix world (5, 6: the harder world,
+sources), the committed paper and mix benchmarks (1, 3), the mix world (2, 5, 6: the harder world,
 where the paper data's targets leave nothing to sweep, Falcon being at 0.99 after 6 trials), the
 fleet benchmark's generated tables (7). Every search goes through the benchmark's runner
 (bench/runner.py), one random stream per (method, target, seed), knowledge from the sources
@@ -68,13 +68,15 @@ class Size:
 class PaperEval:
     size: Size
     worlds: list[WorldAccuracy]
-    times: list[MethodTime]
-    overheads: list[Overhead]
+    times: dict[str, list[MethodTime]]  #: world -> Falcon's and Morphling's, per scenario
+    overheads: dict[str, list[Overhead]]  #: world -> one per trial-cost scenario
     paths: dict[str, PathGrid]  #: method -> its seed-0 path on ``size.path_target``
     sweeps: list[Sweep]
     practical: list[Recommendation]
     wall_s: dict[str, float] = field(default_factory=dict)
 
+
+HEAD = (REFERENCE, RIVAL)
 
 Progress = Callable[[str, int], Callable[[JobResult], None] | None]
 
@@ -128,27 +130,38 @@ def run_paper_eval(
     worlds = [read_world(path, world) for world, path in committed.items()]
     kb = data.knowledge()
     targets = data.tables("targets", list(size.targets) if size.targets else None, space=kb.space)
-    head = timed("online", _jobs((REFERENCE, RIVAL), targets, data, size), {"": kb})
+    head = timed("paper data", _jobs((REFERENCE, RIVAL), targets, data, size), {"": kb})
     cps = size.trials
-    times = [
-        method_time([r for r in head if r.run.method == m], cost, cps)
-        for cost in SCENARIOS
-        for m in (REFERENCE, RIVAL)
-    ]
-    overheads = [overhead(head, cost) for cost in SCENARIOS]
     path_table = next((t for t in targets if t.name == size.path_target), targets[0])
     paths = {
         r.run.method: path_grid(path_table, r.configs)
         for r in head
         if r.run.target == path_table.name and r.run.seed == 0
     }
-    methods = [BASE, *method_names("kop", size.kop_values), *method_names("pca", size.pca_values)]
-    plan = mix_plan(mix_root, methods, size)
+    swept_methods = [
+        BASE,
+        *method_names("kop", size.kop_values),
+        *method_names("pca", size.pca_values),
+    ]
+    plan = mix_plan(mix_root, [REFERENCE, RIVAL, *swept_methods], size)
     knowledge = dict(plan.knowledge)
     jobs = variant_knowledge(
         plan.jobs, knowledge, lambda key: FalconDataset(mix_root / key.split("@")[-1]).curves()
     )
-    swept = [r.run for r in timed("sweeps", jobs, knowledge)]
+    mixed = timed("mix world", jobs, knowledge)
+    swept = [r.run for r in mixed if r.run.method in swept_methods]
+    online = {"paper data": head, "mix world": [r for r in mixed if r.run.method in HEAD]}
+    times = {
+        world: [
+            method_time([r for r in res if r.run.method == m], cost, cps)
+            for cost in SCENARIOS
+            for m in HEAD
+        ]
+        for world, res in online.items()
+    }
+    overheads = {
+        world: [overhead(res, cost) for cost in SCENARIOS] for world, res in online.items()
+    }
     sweeps = [sweep("kop", size.kop_values, swept, cps), sweep("pca", size.pca_values, swept, cps)]
     catalog = load_catalog(None)
     settings = FleetBenchSettings()
@@ -157,6 +170,6 @@ def run_paper_eval(
     fkb = fleet.knowledge()
     ftargets = fleet.tables("targets", None, space=fkb.space)
     objective = fleet_objective(catalog, settings)
-    fres = timed("practical", _jobs((REFERENCE,), ftargets, fleet, size, objective), {"": fkb})
+    fres = timed("fleet", _jobs((REFERENCE,), ftargets, fleet, size, objective), {"": fkb})
     practical = recommendations(ftargets, fres, trials=size.practical_trials)
     return PaperEval(size, worlds, times, overheads, paths, sweeps, practical, wall)
