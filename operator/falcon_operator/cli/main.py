@@ -27,7 +27,8 @@ MCTS and Bayesian optimisation guided by a knowledge base of operator resource c
 
   offline    analyze MODEL.onnx, then search MODEL.onnx on the simulated GPU fleet
   cluster    operator run: the InferenceConfigSearch controller; export / report SEARCH
-  research   kb build, replay, bench, calibrate: the knowledge base and the benchmarks"""
+  research   kb build, replay, bench, paper-eval, calibrate: the knowledge base and the
+             benchmarks"""
 
 #: sub-command -> (module in falcon_operator.cli, function): imported only when it runs
 HANDLERS = {
