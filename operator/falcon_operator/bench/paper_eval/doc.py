@@ -87,7 +87,12 @@ def _sweep(s: Sweep, label: str, fig: str) -> list[str]:
         "setting; "
         + ("ours agrees." if not apart else "ours differs where the intervals exclude 0.")
     )
-    return [*_table(head, rows), text, "", f"![{label}]({fig})", ""]
+    noise = (
+        "Each variant draws its own random stream (bench/streams.py), so a value equal to the "
+        "reference's setting still differs from it by the streams alone: that row shows the "
+        "noise level."
+    )
+    return [*_table(head, rows), text, "", noise, "", f"![{label}]({fig})", ""]
 
 
 def evaluation_markdown(ev: PaperEval, figs: Mapping[str, str], *, command: str) -> str:
