@@ -108,7 +108,9 @@ def evaluation_markdown(ev: PaperEval, figs: Mapping[str, str], *, command: str)
         + ", ".join(f"{k} {v}" for k, v in ev.wall_s.items())
         + f". The searches scale with the seeds: at {FULL_SEEDS} seeds (`make paper-eval`'s "
         f"default) expect about {sum(ev.wall_s.values()) * FULL_SEEDS / sz.seeds / 60:.0f} "
-        "minutes with the same workers, plus about a minute to generate the worlds.",
+        "minutes with the same workers, plus about a minute to generate the worlds. The "
+        "figures are in the folder beside this page (its links work in any viewer); the "
+        "generated fleet and mix worlds in bench/results/{fleet,mix}-data (ignored by git).",
         "",
         "## 1. Accuracy after 6, 15 and 30 trials, every method",
         "",
