@@ -164,7 +164,8 @@ def test_composed_split_and_top_value_are_deterministic() -> None:
     space = _space()
     kb = _knowledge(space)
     settings = FalconSettings(
-        compose=True, tree=TreeSettings(composed_split=True, value="top", top_k=4, min_leaf=2)
+        compose=True,
+        tree=TreeSettings(composed_split=True, value="top", top_k=4, min_leaf=2, max_depth=3),
     )
 
     def run() -> list[dict[str, object]]:
