@@ -134,8 +134,8 @@ NOT_ON_PATH: tuple[tuple[str, str], ...] = (
         "KOP-RC shapes (slope / convex / concave / plane)",
         "only the `falcon kb build` report (`knowledge/base.curve_shapes`); the tree and the "
         "curve prior use the curves' values, never their class, so there is nothing to switch "
-        "off. The curves themselves enter through the tree (`falcon-no-tree`) and, where no "
-        "source table fits the space, the curve prior",
+        "off. The curves themselves enter through the tree (`falcon-tree`, off by default) "
+        "and, where no source table fits the space, the curve prior",
     ),
 )
 

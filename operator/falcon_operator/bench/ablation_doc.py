@@ -68,7 +68,9 @@ def results_table(doc: Mapping[str, Any]) -> list[str]:
         f"World `{world}`, {meta.get('protocol', '?')}: {len(meta.get('targets', []))} targets × "
         f"{meta.get('seeds', '?')} seeds, {max(cps)} trials per run; variants' random streams: "
         f"{meta.get('streams', 'own')}. Falcon − variant is paired on the same (target, seed); "
-        "an interval above 0 means the mechanism helps.",
+        "an interval above 0 means the mechanism helps where the variant switches it off, and "
+        "hurts where the variant switches on a mechanism that is off by default (`falcon-tree`, "
+        "`falcon-compose`, …).",
         "",
         "| variant | "
         + " | ".join(f"accuracy @{k} [95% CI]" for k in cps)
