@@ -45,6 +45,14 @@ def sample_unexcluded(
     return out
 
 
+#: the transfer baselines' power on the sources' ran share (Falcon's ``source_feasibility_power``)
+RAN_POWER = 8.0
+#: chance a source's runnable / infeasible cell disagrees with the target's (Falcon's default)
+RAN_ERROR = 0.1
+#: cells of a curve prior a transfer baseline learns from in spaces larger than this
+CURVE_SAMPLE = 20_000
+
+
 def candidates(space: Space, excluded: frozenset[int] | set[int], limit: int = 200_000) -> Index:
     """All feasible candidates, or an evenly spread subset of ``limit`` for huge spaces."""
     if space.size <= limit:

@@ -41,7 +41,12 @@ from falcon_operator.search.acquisition import (
     logistic_feasibility,
     source_agreement,
 )
-from falcon_operator.search.baselines import PriorStrategy, candidates
+from falcon_operator.search.baselines import (
+    CURVE_SAMPLE,
+    RAN_ERROR,
+    PriorStrategy,
+    candidates,
+)
 from falcon_operator.search.gp_ei import textbook_gp
 from falcon_operator.search.heterbo_rules import (
     additive_prior,
@@ -64,10 +69,6 @@ MIN_GP_POINTS = 2
 WEAK_LEVEL = 0.5
 #: a configuration where fewer than this (weighted) share of the sources ran is postponed
 MIN_RAN_FRACTION = 0.5
-#: chance a source's runnable / infeasible cell disagrees with the target's (as morphling's)
-RAN_ERROR = 0.1
-#: cells of a curve prior its rules are drawn from in spaces larger than this
-CURVE_SAMPLE = 20_000
 
 
 class HeterBOStrategy(PriorStrategy):

@@ -41,7 +41,13 @@ from falcon_operator.search.acquisition import (
     logistic_feasibility,
     source_agreement,
 )
-from falcon_operator.search.baselines import PriorStrategy, candidates
+from falcon_operator.search.baselines import (
+    CURVE_SAMPLE,
+    RAN_ERROR,
+    RAN_POWER,
+    PriorStrategy,
+    candidates,
+)
 from falcon_operator.search.meta_mlp import (
     MetaSettings,
     Params,
@@ -57,12 +63,6 @@ Index = NDArray[np.int64]
 
 #: seed of the meta-training (initial weights, support and query draws): fixed, not the run's
 META_SEED = 20211101
-#: the acquisition's power on the sources' ran share (Falcon's ``source_feasibility_power``)
-RAN_POWER = 8.0
-#: chance a source's runnable / infeasible cell disagrees with the target's (Falcon's default)
-RAN_ERROR = 0.1
-#: cells of a curve prior used as its single task in spaces larger than this
-CURVE_SAMPLE = 20_000
 _CACHE: OrderedDict[str, Params] = OrderedDict()
 _CACHE_SIZE = 8
 

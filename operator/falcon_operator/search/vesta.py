@@ -46,8 +46,11 @@ from falcon_operator.search.acquisition import (
     feasibility_features,
     logistic_feasibility,
 )
-from falcon_operator.search.baselines import PriorStrategy, candidates
-from falcon_operator.search.morphling import RAN_POWER
+from falcon_operator.search.baselines import (
+    RAN_POWER,
+    PriorStrategy,
+    candidates,
+)
 from falcon_operator.search.strategy import SearchState, derive_rng, top_n
 from falcon_operator.search.surrogate import fit_quietly, plain_gp
 
