@@ -37,3 +37,11 @@ def positive_float(text: str) -> float:
 def csv(text: str) -> list[str]:
     """Comma-separated names."""
     return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def csv_counts(text: str) -> tuple[int, ...]:
+    """Comma-separated non-negative integers (``0,500,2000``)."""
+    parts = [x.strip() for x in text.split(",") if x.strip()]
+    if not parts or not all(p.isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers >= 0, got {text!r}")
+    return tuple(int(p) for p in parts)

@@ -52,6 +52,12 @@ def _dataset(path: Path | None) -> FalconDataset:
 
 
 def kb_build(args: argparse.Namespace) -> int:
+    if args.live:
+        from falcon_operator.cli.live import kb_build as live_build
+
+        return live_build(args)
+    if args.out is None:
+        raise DataError("kb build needs --out FILE (where to write the knowledge base)")
     ds = _dataset(args.data)
     settings = KnowledgeSettings(kop_threshold=args.kop_threshold)
     if args.pca_cutoff is not None:  # PCA is off by default (docs/algorithm.md)

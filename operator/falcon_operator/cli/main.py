@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         analyze,
         calibrate,
         export,
+        live_args,
         operator,
         paper_eval,
         report,
@@ -122,7 +123,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="prune redundant curves by PCA, keeping this share of explained variance (e.g. "
         "0.99; default: no pruning, it changed no measured accuracy, docs/algorithm.md)",
     )
-    b.add_argument("--out", type=Path, required=True, help="where to write the .kb.json.gz")
+    b.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="where to write the .kb.json.gz (required without --live)",
+    )
+    b.add_argument(
+        "--live",
+        action="store_true",
+        help="profile the source models with real trials on this host (a real Triton "
+        "each; cached under $FALCON_CACHE/live, resumed when interrupted; docs/live.md)",
+    )
+    b.add_argument(
+        "--seed", type=int, default=0, help="seed of the sampled configurations (--live)"
+    )
+    b.add_argument(
+        "--slo-p99-ms",
+        type=argtypes.positive_float,
+        default=None,
+        help="p99 SLO the written knowledge base's tables hold to (--live --out)",
+    )
+    live_args.add_space_args(b)
+    live_args.add_profile_args(b)
 
     r = add_command(
         sub,

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from falcon_operator.cli import args as argtypes
 from falcon_operator.cli.help import SubParsers, add_command
+from falcon_operator.cli.live_args import add_space_args
 from falcon_operator.search.methods import METHODS
 
 if TYPE_CHECKING:  # the search's own imports wait until it runs (fast --help)
@@ -63,6 +64,12 @@ def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
         "by) --metric CostAtTargetThroughput",
     )
     s.add_argument("--trials", type=argtypes.positive, default=12, help="trial budget")
+    s.add_argument(
+        "--live",
+        action="store_true",
+        help="real trials on this host: a real Triton per configuration, measured by "
+        "falcon-trial, for throughput per CPU core under --slo-p99-ms (docs/live.md)",
+    )
     s.add_argument(
         "--gpus",
         type=argtypes.csv,
@@ -136,6 +143,7 @@ def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
         help="the Triton Inference Server image of the Deployment, e.g. your registry's mirror "
         "(default: the same as an InferenceConfigSearch's spec.model.tritonImage)",
     )
+    add_space_args(s)
 
 
 def _describe(record: TrialRecord, objective: Objective) -> str:
@@ -149,14 +157,19 @@ def _describe(record: TrialRecord, objective: Objective) -> str:
 
 
 def _write(args: argparse.Namespace, best: TrialRecord, catalog: Catalog, name: str,
-           source: ModelSource, objective: Objective) -> None:  # fmt: skip
+           source: ModelSource, objective: Objective | None, *,
+           node_selector: dict[str, str] | None = None) -> None:  # fmt: skip
     """Write the Deployment that serves the model (the operator's builder) and say how to apply;
-    with a throughput target it has the replicas that serve the target."""
+    with a throughput target it has the replicas that serve the target. ``node_selector``
+    replaces the GPU type's (``{}``: a CPU Deployment, as a live search recommends)."""
     from falcon_operator.recommend.deployment import DeploymentOptions, to_yaml
     from falcon_operator.recommend.serving import recommendation_manifests
 
-    replicas = objective.deployment_replicas(best.metrics.get("rps", 0.0), otherwise=1)
-    options = DeploymentOptions(name=name, namespace=args.namespace, replicas=replicas)
+    rps = best.metrics.get("rps", 0.0)
+    replicas = 1 if objective is None else objective.deployment_replicas(rps, otherwise=1)
+    options = DeploymentOptions(
+        name=name, namespace=args.namespace, replicas=replicas, node_selector=node_selector
+    )
     model = source.model
     if args.triton_image:
         model = dataclasses.replace(model, triton_image=args.triton_image)
@@ -173,8 +186,27 @@ def _write(args: argparse.Namespace, best: TrialRecord, catalog: Catalog, name: 
     args.output.write_text(header + to_yaml(manifests))
 
 
+def write_recommendation(
+    args: argparse.Namespace, best: TrialRecord, model_name: str, *, node_selector: dict[str, str]
+) -> None:
+    """Write the recommendation of a search without a GPU catalog objective (``--live``)."""
+    from falcon_operator.core.catalog import load_catalog
+    from falcon_operator.recommend.source import k8s_name, model_source
+
+    name = args.name or k8s_name(model_name)
+    source = model_source(args.model, model_name, name=name, namespace=args.namespace,
+                          uri=args.model_uri, configmap=args.model_configmap,
+                          secret=args.model_secret)  # fmt: skip
+    _write(args, best, load_catalog(None), name, source, None, node_selector=node_selector)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Search the simulated fleet for ``args.model`` and write the recommendation."""
+    """Search the simulated fleet (or, with ``--live``, this host) for ``args.model`` and write
+    the recommendation."""
+    if args.live:
+        from falcon_operator.cli.live import search
+
+        return search(args)
     from falcon_operator.cli.trials import run_trials
     from falcon_operator.core.catalog import load_catalog
     from falcon_operator.core.errors import SpecError

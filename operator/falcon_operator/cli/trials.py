@@ -34,9 +34,18 @@ TITLES = {BATCH: "batch", POWER: "power"}
 class TrialLines:
     """Formats trial lines for ``space`` and a budget of ``trials``."""
 
-    def __init__(self, space: Space, trials: int, *, objective: Objective | None = None) -> None:
+    def __init__(
+        self,
+        space: Space,
+        trials: int,
+        *,
+        objective: Objective | None = None,
+        unit: str | None = None,
+    ) -> None:
         #: the score's column: requests/s per $/h, or the target fleet's $/h (core/objective.py)
         self.objective = objective
+        #: a score per core (live search): the price column shows the pinned cores instead
+        self.per_core = unit == "rps/core"
         self.names = [k.name for k in space.knobs]
         self.titles = [TITLES.get(k.name, k.name) for k in space.knobs]
         self.widths = [
@@ -51,6 +60,8 @@ class TrialLines:
 
     def header(self, measured: str | None = None) -> str:
         """The knob names over their columns, then the measurement's columns."""
+        if measured is None and self.per_core:
+            measured = f"{'rps':>8} {'p99 ms':>8} {'cores':>6} {'rps/core':>8}"
         if measured is None:
             unit = self.objective.unit if self.objective is not None else "rps/$"
             measured = f"{MEASURED_HEAD} {unit:>8}"
@@ -74,6 +85,10 @@ class TrialLines:
             m = record.metrics
             o = self.objective
             shown = record.objective if o is None else o.shown(record.objective)
+            if self.per_core:
+                return head + (
+                    f"{m['rps']:8.1f} {m['p99_ms']:8.1f} {m['cores']:6g} {record.objective:8.1f}"
+                )
             return head + (
                 f"{m['rps']:8.1f} {m['p99_ms']:8.1f} {m['cost_per_hour']:6.3f} "
                 + (f"{shown:8.1f}" if o is None or o.unit == "rps/$" else f"{shown:8.3f}")
@@ -96,11 +111,12 @@ def run_trials(
     console: Console,
     *,
     objective: Objective | None = None,
+    unit: str | None = None,
 ) -> list[TrialRecord]:
     """Drive ``strategy`` for up to ``trials`` trials, measure each, print its line."""
     from falcon_operator.search.driver import Budget, Driver
 
-    lines = TrialLines(space, trials, objective=objective)
+    lines = TrialLines(space, trials, objective=objective, unit=unit)
     console.print(lines.header(), highlight=False, style="bold", soft_wrap=True)
     with Steps(console, "trials", trials, unit="trials") as steps:
 

@@ -26,6 +26,9 @@ GPU_MEMORY = "gpumem"
 BATCH = "batchsize"
 POWER = "gpupower"
 INSTANCES = "instances"
+QUEUE_DELAY = "queuedelayus"
+ORT_THREADS = "ortthreads"
+CONCURRENCY = "concurrency"
 
 #: GPU Feature Discovery's product label, the default node selector of a GPU type
 PRODUCT_LABEL = "nvidia.com/gpu.product"
@@ -37,6 +40,8 @@ BATCH_ENV = "FALCON_MAX_BATCH_SIZE"
 MPS_LIMIT_ENV = "CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"
 #: a trial's configuration (JSON) in its Triton container, played by the simulated GPU
 TRIAL_CONFIG_ENV = "FALCON_TRIAL_CONFIG"
+#: the model-config parameter Triton's onnxruntime backend reads its intra-op thread count from
+ORT_THREADS_PARAMETER = "intra_op_thread_count"
 
 DEFAULT_CPUS: tuple[int, ...] = (2, 4)
 DEFAULT_GPU_MEMORY: tuple[float, ...] = (0.0,)
@@ -53,6 +58,7 @@ class Rendering:
     env: list[dict[str, str]] = field(default_factory=list)  #: Triton container environment
     node_selector: dict[str, str] = field(default_factory=dict)  #: added to the pod's
     model_config: dict[str, Any] = field(default_factory=dict)  #: Triton model config fields
+    load: dict[str, Any] = field(default_factory=dict)  #: the load generator's settings (live)
     simulator: dict[str, Any] = field(default_factory=dict)  #: ``FleetModel.measure`` arguments
 
 
@@ -111,7 +117,7 @@ def _batch(value: Value, out: Rendering) -> None:
     batch = int(value)
     out.env.append({"name": BATCH_ENV, "value": str(batch)})
     out.model_config["max_batch_size"] = batch
-    out.model_config["dynamic_batching"] = {"preferred_batch_size": [batch]}
+    out.model_config.setdefault("dynamic_batching", {})["preferred_batch_size"] = [batch]
     out.simulator["batch"] = batch
 
 
@@ -126,6 +132,22 @@ def _instances(value: Value, out: Rendering) -> None:
     # GPU-less Triton (the tests' server refuses KIND_GPU: "no GPUs are available")
     out.model_config["instance_group"] = [{"count": count, "kind": "KIND_AUTO"}]
     out.simulator["instances"] = count
+
+
+def _queue_delay(value: Value, out: Rendering) -> None:
+    delay = int(value)
+    out.model_config.setdefault("dynamic_batching", {})["max_queue_delay_microseconds"] = delay
+
+
+def _ort_threads(value: Value, out: Rendering) -> None:
+    # the name Triton's own onnxruntime backend reads (and ours: triton/backend/model.py)
+    out.model_config.setdefault("parameters", {})[ORT_THREADS_PARAMETER] = {
+        "string_value": str(int(value))
+    }
+
+
+def _concurrency(value: Value, out: Rendering) -> None:
+    out.load["concurrency"] = int(value)
 
 
 #: the knobs, in the order of a space's knobs (alphabetical by name, as spaces always were)
@@ -146,14 +168,26 @@ KNOBS: tuple[KnobDef, ...] = (
             "Triton model instances on the GPU (instance_group count)", _instances,
             low=1, high=8, neutral=1),
 )  # fmt: skip
-KNOB: Mapping[str, KnobDef] = {k.name: k for k in KNOBS}
+#: knobs of a live search on this host (``falcon search --live``, docs/live.md): not CRD
+#: fields (``field`` is empty); in a space they come after :data:`KNOBS`, in this order
+LIVE_KNOBS: tuple[KnobDef, ...] = (
+    KnobDef(CONCURRENCY, "", "", "ordinal", int, (1, 2, 4, 8, 16),
+            "closed-loop client concurrency of the load generator (requests in flight)",
+            _concurrency, low=1, high=1024),
+    KnobDef(ORT_THREADS, "", "", "ordinal", int, (1, 2),
+            "onnxruntime intra-op threads per model instance (parameter intra_op_thread_count)",
+            _ort_threads, low=1, high=256),
+    KnobDef(QUEUE_DELAY, "", "", "ordinal", int, (0, 500, 2000),
+            "dynamic batcher's max_queue_delay_microseconds", _queue_delay, low=0, high=1_000_000),
+)  # fmt: skip
+KNOB: Mapping[str, KnobDef] = {k.name: k for k in (*KNOBS, *LIVE_KNOBS)}
 NAMES: frozenset[str] = frozenset(KNOB)
 
 
 def render(config: Mapping[str, Value]) -> Rendering:
     """The rendering of every knob ``config`` sets (knobs it leaves out render nothing)."""
     out = Rendering()
-    for knob in KNOBS:
+    for knob in (*KNOBS, *LIVE_KNOBS):
         if knob.name in config:
             knob.render(config[knob.name], out)
     return out
@@ -177,7 +211,7 @@ def build_space(
         raise SpaceError(f"unknown knobs {unknown}; the registry has {sorted(NAMES)}")
     knobs = [
         Knob(k.name, k.domain(values[k.name]), k.kind)
-        for k in KNOBS
+        for k in (*KNOBS, *LIVE_KNOBS)
         if k.name in values and k.in_space(values[k.name])
     ]
     return Space(tuple(knobs), constraints=tuple(constraints))

@@ -52,7 +52,12 @@ def _render(config: Mapping[str, Any], indent: int) -> list[str]:
     pad = "  " * indent
     lines: list[str] = []
     for key, value in config.items():
-        if isinstance(value, Mapping):
+        if key == "parameters" and isinstance(value, Mapping):
+            # a protobuf map: one {key, value} entry per parameter (Triton's JSON form is a dict)
+            for name, entry in value.items():
+                entry = {"key": name, "value": entry}
+                lines += [f"{pad}{key} {{", *_render(entry, indent + 1), f"{pad}}}"]
+        elif isinstance(value, Mapping):
             lines += [f"{pad}{key} {{", *_render(value, indent + 1), f"{pad}}}"]
         elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
             lines.append(f"{pad}{key} [")

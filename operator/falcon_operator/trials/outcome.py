@@ -47,7 +47,7 @@ def _finite(values: Mapping[str, float | None]) -> dict[str, float]:
     return {k: float(v) for k, v in values.items() if v is not None and math.isfinite(v)}
 
 
-def _cross_check(report: RunnerReport, window: WindowMeasurement | None) -> str:
+def cross_check(report: RunnerReport, window: WindowMeasurement | None) -> str:
     """Triton's successes against the runner's, or "" when they agree.
 
     The window covers exactly the runner's requests (from zero at a fresh trial server's
@@ -85,7 +85,7 @@ def judge(
         kind = RUNNER_KINDS.get(err.kind, FailureKind.RUNNER) if err else FailureKind.RUNNER
         what = f"{err.kind}: {err.message}" if err else f"{report.status.value}: no result"
         return failed(config, kind, f"trial runner {what}")
-    mismatch = _cross_check(report, window)
+    mismatch = cross_check(report, window)
     if mismatch:
         return failed(config, FailureKind.MEASUREMENT, mismatch)
     rps = result.throughput_rps or 0.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -114,8 +115,19 @@ def command(
     ]
 
 
+def pin(cores: Sequence[int]) -> list[str]:
+    """The command prefix that runs a process (and every process it starts) on ``cores``."""
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        raise TritonError("cannot pin tritonserver to CPU cores: taskset (util-linux) not found")
+    if not cores or any(c < 0 for c in cores):
+        raise TritonError(f"cannot pin tritonserver to cores {list(cores)}")
+    return [taskset, "--cpu-list", ",".join(str(c) for c in sorted(cores))]
+
+
 class TritonServer:
-    """One tritonserver process serving ``repository`` (a context manager)."""
+    """One tritonserver process serving ``repository`` (a context manager); with ``cores``, it
+    and its backend stubs run only on those CPU cores (``taskset``)."""
 
     def __init__(
         self,
@@ -126,6 +138,7 @@ class TritonServer:
         root: Path | None = None,
         log_path: Path | None = None,
         exit_timeout_s: int = 1,
+        cores: Sequence[int] | None = None,
     ) -> None:
         self.root = require_root(root)
         self.repository = Path(repository)
@@ -133,6 +146,8 @@ class TritonServer:
         self.env = server_env(self.root) | dict(env or {})
         self.argv = command(self.root, self.repository, self.ports, models=models,
                             exit_timeout_s=exit_timeout_s)  # fmt: skip
+        if cores is not None:
+            self.argv = [*pin(cores), *self.argv]
         self.log_path = log_path or Path(tempfile.mkstemp(prefix="tritonserver-", suffix=".log")[1])
         self.exit_timeout_s = exit_timeout_s
         self.process: subprocess.Popen[bytes] | None = None

@@ -6,9 +6,11 @@ Installed as ``<server root>/backends/onnxruntime/model.py``. Triton maps
 with this class, so every config.pbtxt the project writes loads unchanged. Per model instance:
 
 - ``auto_complete_config`` fills a config without inputs/outputs from the ONNX graph;
-- ``initialize`` opens ``<repository>/<model>/<version>/model.onnx`` with onnxruntime (CPU,
-  ``FALCON_ORT_THREADS`` intra-op threads, default 1) and, when ``FALCON_TRIAL_CONFIG`` is set,
-  the simulated GPU (a model that does not fit in its memory fails to load: "out of memory");
+- ``initialize`` opens ``<repository>/<model>/<version>/model.onnx`` with onnxruntime (CPU;
+  intra-op threads from the model config's ``intra_op_thread_count`` parameter, as Triton's own
+  onnxruntime backend reads them, else ``FALCON_ORT_THREADS``, default 1) and, when
+  ``FALCON_TRIAL_CONFIG`` is set, the simulated GPU (a model that does not fit in its memory
+  fails to load: "out of memory");
 - ``execute`` gets the batch Triton's dynamic batcher formed, runs it as one onnxruntime call
   and answers with the real outputs, after holding the batch until the simulated GPU would have
   finished it (the part of that time onnxruntime did not already take).
@@ -24,7 +26,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import triton_python_backend_utils as pb_utils  # type: ignore[import-not-found]
 
@@ -32,11 +34,14 @@ for _entry in reversed(os.environ.get("FALCON_PYTHONPATH", "").split(os.pathsep)
     if _entry and _entry not in sys.path:
         sys.path.insert(0, _entry)
 
-from falcon_operator.fleet.workload import workload_from_onnx  # noqa: E402
 from falcon_operator.triton.onnxio import Feeds, OnnxRunner, batch_size, io_entries  # noqa: E402
-from falcon_operator.triton.simgpu import SimulatedGpu, wait_until  # noqa: E402
+
+if TYPE_CHECKING:
+    from falcon_operator.triton.simgpu import SimulatedGpu
 
 THREADS_ENV = "FALCON_ORT_THREADS"
+#: as core.knobs.ORT_THREADS_PARAMETER (not imported: this module runs in the backend stub)
+THREADS_PARAMETER = "intra_op_thread_count"
 
 
 def _model_file_of_this_stub() -> Path | None:
@@ -47,6 +52,13 @@ def _model_file_of_this_stub() -> Path | None:
         return None
     path = Path(args[1].decode()) if len(args) > 1 else None
     return path if path is not None and path.is_file() else None
+
+
+def _threads(config: dict[str, Any]) -> int:
+    """Intra-op threads: the config's ``intra_op_thread_count``, else the environment, else 1."""
+    entry = (config.get("parameters") or {}).get(THREADS_PARAMETER) or {}
+    text = str(entry.get("string_value", "")).strip() if isinstance(entry, dict) else ""
+    return int(text) if text.isdigit() and int(text) > 0 else int(os.environ.get(THREADS_ENV) or 1)
 
 
 class TritonPythonModel:
@@ -77,11 +89,16 @@ class TritonPythonModel:
         self.batching = int(config.get("max_batch_size", 0)) > 0
         self.inputs = [i["name"] for i in config.get("input", [])]
         self.outputs = [o["name"] for o in config.get("output", [])]
-        self.runner = OnnxRunner(path, threads=int(os.environ.get(THREADS_ENV) or 1))
+        self.runner = OnnxRunner(path, threads=_threads(config))
         if not self.outputs:
             self.outputs = [o.name for o in self.runner.session.get_outputs()]
         self.gpu: SimulatedGpu | None = None
         if os.environ.get("FALCON_TRIAL_CONFIG", "").strip():
+            # the simulated GPU's imports (onnx analysis, the fleet model) only when it plays one:
+            # a plain onnxruntime instance (a live trial) starts without them
+            from falcon_operator.fleet.workload import workload_from_onnx
+            from falcon_operator.triton.simgpu import SimulatedGpu
+
             workload, _ = workload_from_onnx(path)
             self.gpu = SimulatedGpu.from_env(workload, os.environ)
         if self.gpu is not None:
@@ -112,6 +129,8 @@ class TritonPythonModel:
             error = pb_utils.TritonError(f"onnxruntime failed: {exc}")
             return [pb_utils.InferenceResponse(output_tensors=[], error=error) for _ in requests]
         if end is not None:
+            from falcon_operator.triton.simgpu import wait_until
+
             wait_until(end)
         return [
             pb_utils.InferenceResponse(
