@@ -24,7 +24,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -68,6 +68,20 @@ def require_root(root: Path | None = None) -> Path:
             "run make triton"
         )
     return root
+
+
+def pinning(cores: Sequence[int] | None) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that pins the child to ``cores`` (None: no pinning); checks them first."""
+    if cores is None:
+        return None
+    wanted = set(cores)
+    allowed = os.sched_getaffinity(0)
+    if not wanted or not wanted <= allowed:
+        raise TritonError(
+            f"cannot pin tritonserver to cores {sorted(wanted)}: this process may use "
+            f"{sorted(allowed)}"
+        )
+    return lambda: os.sched_setaffinity(0, wanted)
 
 
 def _joined(*parts: str) -> str:
@@ -115,7 +129,11 @@ def command(
 
 
 class TritonServer:
-    """One tritonserver process serving ``repository`` (a context manager)."""
+    """One tritonserver process serving ``repository`` (a context manager).
+
+    ``cores`` pins the server process (and so its backend stubs, which inherit the affinity) to
+    those CPU cores with ``sched_setaffinity`` in the child before exec.
+    """
 
     def __init__(
         self,
@@ -126,7 +144,9 @@ class TritonServer:
         root: Path | None = None,
         log_path: Path | None = None,
         exit_timeout_s: int = 1,
+        cores: Sequence[int] | None = None,
     ) -> None:
+        self.preexec = pinning(cores)
         self.root = require_root(root)
         self.repository = Path(repository)
         self.ports = free_ports()
@@ -149,7 +169,7 @@ class TritonServer:
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                stdin=subprocess.DEVNULL, start_new_session=True, preexec_fn=self.preexec,
             )  # fmt: skip
         deadline = time.monotonic() + ready_timeout_s
         while time.monotonic() < deadline:
