@@ -14,7 +14,7 @@ RUNTIME := $(VENV)/.runtime
 export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 
-.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo bench-mix bench-mix-loo bench-latency bench-ablation bench-ablation-heldout paper-eval calibrate bench-operator perf-analyzer bench-runner clean
+.PHONY: help venv demo demo-replay test unit triton lint typecheck chart-crds docs bench bench-loo bench-quick bench-fleet bench-fleet-loo bench-mix bench-mix-loo bench-latency bench-ablation bench-ablation-heldout paper-eval calibrate bench-operator perf-analyzer model-analyzer kb-live bench-live bench-runner clean
 
 help: ## list targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -134,6 +134,18 @@ bench-operator: $(STAMP) cluster-tools ## 20 concurrent searches against one ope
 
 perf-analyzer: ## NVIDIA's perf_analyzer 2.41 into $(FALCON_CACHE)/perf_analyzer/ (for bench-runner)
 	@PY=$(PY) bench/perf-analyzer.sh >/dev/null
+
+model-analyzer: ## Triton Model Analyzer 1.58 into $(FALCON_CACHE)/model-analyzer/ (its own venv; docs/live.md)
+	@bench/model-analyzer.sh >/dev/null
+
+kb-live: $(STAMP) triton ## profile the source models with real trials on this host (cached in $(FALCON_CACHE)/live; docs/live.md)
+	$(FALCON) kb build --live
+
+# the head-to-head's models, SLO and budget (docs/live.md, "The head-to-head")
+LIVE_ARGS ?= --models vgg-plain,vit-patch,wide-deep --trials 15 --slo-p99-ms 50 --repeats 3
+
+bench-live: kb-live perf-analyzer model-analyzer ## Falcon live vs Triton Model Analyzer quick/brute, random, TPE on real Triton (bench/results/live; resumes)
+	$(PY) bench/live_head_to_head.py $(LIVE_ARGS) --out bench/results/live
 
 bench-runner: $(STAMP) triton perf-analyzer ## falcon-trial vs perf_analyzer on one real Triton (bench/results/runner)
 	$(PY) bench/runner_vs_perf_analyzer.py --concurrency 1,4,16 --window-s 5 --out bench/results/runner

@@ -25,7 +25,6 @@ from falcon_operator.core.knobs import (
 )
 from falcon_operator.core.space import Space, Value
 
-
 #: the source models ``falcon kb build --live`` profiles: small and fast on a CPU, and of
 #: different character (a CNN, an attention block, a recurrent net, an embedding recommender)
 DEFAULT_SOURCES = ("resnet-s", "bert-s", "lstm-m", "mlp-rec-s")

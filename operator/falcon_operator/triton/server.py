@@ -116,12 +116,20 @@ def command(
 
 
 def pin(cores: Sequence[int]) -> list[str]:
-    """The command prefix that runs a process (and every process it starts) on ``cores``."""
+    """The command prefix that runs a process (and every process it starts) on ``cores``.
+
+    ``taskset`` execs the server in place (same process id), so nothing runs in the child
+    between fork and exec (a ``preexec_fn`` would, which is unsafe with threads: the progress
+    bar's, for one)."""
     taskset = shutil.which("taskset")
     if taskset is None:
         raise TritonError("cannot pin tritonserver to CPU cores: taskset (util-linux) not found")
-    if not cores or any(c < 0 for c in cores):
-        raise TritonError(f"cannot pin tritonserver to cores {list(cores)}")
+    wanted, allowed = set(cores), os.sched_getaffinity(0)
+    if not wanted or not wanted <= allowed:
+        raise TritonError(
+            f"cannot pin tritonserver to cores {sorted(wanted)}: this process may use "
+            f"cores {sorted(allowed)}"
+        )
     return [taskset, "--cpu-list", ",".join(str(c) for c in sorted(cores))]
 
 
