@@ -1,4 +1,4 @@
-"""TritonServer(cores=...): the server and the backend stubs it starts run only on those cores."""
+"""TritonServer(cores=...) pins the server and its stubs; the thread knob reaches onnxruntime."""
 
 from __future__ import annotations
 
@@ -44,3 +44,18 @@ def test_the_server_and_its_stubs_run_on_the_given_core(tmp_path: Path) -> None:
         assert all(os.sched_getaffinity(pid) == {core} for pid in stubs)
     finally:
         server.stop()
+
+
+def test_the_thread_knob_reaches_onnxruntime_through_the_model_config(tmp_path: Path) -> None:
+    """``ortthreads`` renders ``intra_op_thread_count``, which the backend hands onnxruntime."""
+    write_trial_model(tmp_path / "repo", "threads", RESNET, {"ortthreads": 2, "batchsize": 2})
+    try:
+        server = TritonServer(tmp_path / "repo", models=["threads"], log_path=tmp_path / "log")
+        server.start()
+    except TritonError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        assert server.model_ready("threads")
+    finally:
+        server.stop()
+    assert "onnxruntime on CPU, 2 intra-op threads" in server.log()

@@ -33,7 +33,13 @@ from typing import Any
 
 import falcon_operator
 from falcon_operator.core.errors import FalconError
-from falcon_operator.triton.install import missing, server_root, stub_env, stub_env_ready
+from falcon_operator.triton.install import (
+    missing,
+    server_root,
+    stub_env,
+    stub_env_ready,
+    sync_backend,
+)
 
 ADDRESS = "127.0.0.1"
 
@@ -62,6 +68,9 @@ def free_ports() -> Ports:
 def require_root(root: Path | None = None) -> Path:
     """The installed server root; TritonError("... run make triton") when incomplete."""
     root = root or server_root()
+    if (root / "bin" / "tritonserver").is_file():  # this checkout's backend, even when make
+        with contextlib.suppress(OSError):  # triton ran before an update; a read-only root
+            sync_backend(root)  # keeps the backend it was built with
     absent = missing(root) or ([] if stub_env_ready(stub_env()) else [str(stub_env())])
     if absent:
         raise TritonError(

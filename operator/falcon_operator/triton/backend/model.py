@@ -105,7 +105,10 @@ class TritonPythonModel:
             self.gpu.check_memory(int(config.get("max_batch_size", 0)))
             pb_utils.Logger.log_info(f"{self.name}: {self.gpu.describe()}")
         else:
-            pb_utils.Logger.log_info(f"{self.name}: onnxruntime on CPU, no simulated GPU")
+            threads = self.runner.session.get_session_options().intra_op_num_threads
+            pb_utils.Logger.log_info(
+                f"{self.name}: onnxruntime on CPU, {threads} intra-op threads, no simulated GPU"
+            )
 
     def _feeds(self, request: Any) -> Feeds:
         feeds = {}
