@@ -142,7 +142,7 @@ kb-live: $(STAMP) triton ## profile the source models with real trials on this h
 	$(FALCON) kb build --live
 
 # the head-to-head's models, SLO and budget (docs/live.md, "The head-to-head")
-LIVE_ARGS ?= --models vgg-plain,vit-patch,wide-deep --trials 15 --slo-p99-ms 50 --repeats 3
+LIVE_ARGS ?= --models vgg-plain,vit-patch,wide-deep-l --trials 15 --slo-p99-ms 50 --repeats 3
 
 bench-live: kb-live perf-analyzer model-analyzer ## Falcon live vs Triton Model Analyzer quick/brute, random, TPE on real Triton (bench/results/live; resumes)
 	$(PY) bench/live_head_to_head.py $(LIVE_ARGS) --out bench/results/live

@@ -53,7 +53,9 @@ def test_the_yaml_bounds_the_search_by_the_lists_and_keeps_the_model_on_cpu() ->
         "min_instance_count": 1, "max_instance_count": 3, "min_model_batch_size": 1,
         "max_model_batch_size": 8, "min_concurrency": 2, "max_concurrency": 16,
     }  # fmt: skip
-    assert read["perf_analyzer_flags"] == {"measurement-interval": 2000, "stability-percentage": 10}
+    assert read["perf_analyzer_flags"] == {
+        "measurement-interval": 2000, "stability-percentage": 10, "input-data": "zero"
+    }  # fmt: skip
     assert read["profile_models"] == {"resnet-mini": {
         "cpu_only": True, "objectives": {"perf_throughput": 10},
         "constraints": {"perf_latency_p99": {"max": 25.0}},

@@ -32,8 +32,14 @@ import yaml
 from falcon_operator.triton.onnxio import io_entries
 
 MODES = ("quick", "brute")
-#: perf_analyzer flags MA passes on, so that one measurement is comparable to ours
-PERF_ANALYZER_FLAGS = {"measurement-interval": 2000, "stability-percentage": 10}
+#: perf_analyzer flags MA passes on, so that one measurement is comparable to ours: 2 s windows,
+#: 10 % stability, and zero-filled inputs (random integers would be out-of-range ids for an
+#: embedding's Gather; falcon-trial draws integers from {0, 1} for the same reason)
+PERF_ANALYZER_FLAGS = {
+    "measurement-interval": 2000,
+    "stability-percentage": 10,
+    "input-data": "zero",
+}
 #: the columns of results/metrics-model-inference.csv that analyzer_results reads
 INFERENCE_FIELDS = [
     "model_name", "batch_size", "concurrency", "model_config_path", "instance_group",
