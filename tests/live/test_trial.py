@@ -42,3 +42,23 @@ def test_a_model_triton_cannot_load_is_a_model_load_failure(tmp_path: Path) -> N
     assert record.outcome is Outcome.INFEASIBLE
     assert record.failure is FailureKind.MODEL_LOAD
     assert "Triton did not serve it" in record.reason
+
+
+def test_a_metrics_endpoint_that_never_answers_is_retried_then_reported() -> None:
+    import socket
+    import time
+
+    from falcon_operator.live.trial import _first_snapshot
+    from falcon_operator.metrics import ScrapeError, TritonMetrics
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.monotonic()
+    try:
+        _first_snapshot(TritonMetrics(f"http://127.0.0.1:{port}/metrics"), within_s=0.5)
+    except ScrapeError as exc:
+        assert "cannot connect" in str(exc)
+    else:
+        raise AssertionError("a closed port gave a snapshot")
+    assert time.monotonic() - started >= 0.5

@@ -13,6 +13,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +23,32 @@ from falcon_operator.core.records import FailureKind, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.live.judge import LiveObjective, judge
 from falcon_operator.live.space import pinned_cores
-from falcon_operator.metrics import MetricsError, TritonMetrics, measure_window
+from falcon_operator.metrics import (
+    MetricsError,
+    ScrapeError,
+    Snapshot,
+    TritonMetrics,
+    measure_window,
+)
 from falcon_operator.trials.outcome import failed, read_report
 from falcon_operator.triton.repository import write_trial_model
 from falcon_operator.triton.server import TritonError, TritonServer
 
 MODEL_NAME = "model"
+#: how long a ready server's metrics endpoint may take to answer (it binds after the HTTP one)
+METRICS_WAIT_S = 10.0
+
+
+def _first_snapshot(metrics: TritonMetrics, *, within_s: float) -> Snapshot:
+    """The first snapshot of a server that just became ready (retried while it refuses)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            return metrics.snapshot()
+        except ScrapeError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
 
 
 @dataclass(frozen=True)
