@@ -17,41 +17,15 @@ def _csv(values: tuple[int, ...]) -> str:
 def add_space_args(parser: argparse.ArgumentParser) -> None:
     """The live space's knob values (each a comma-separated list)."""
     g = parser.add_argument_group("live space (with --live; docs/live.md)")
-    g.add_argument(
-        "--batch-sizes",
-        type=argtypes.csv_counts,
-        default=_csv(_D.batch_sizes),
-        metavar="LIST",
-        help="max_batch_size values",
-    )
-    g.add_argument(
-        "--instances",
-        type=argtypes.csv_counts,
-        default=_csv(_D.instances),
-        metavar="LIST",
-        help="model instances on the CPU",
-    )
-    g.add_argument(
-        "--concurrency",
-        type=argtypes.csv_counts,
-        default=_csv(_D.concurrency),
-        metavar="LIST",
-        help="client requests in flight",
-    )
-    g.add_argument(
-        "--ort-threads",
-        type=argtypes.csv_counts,
-        default=_csv(_D.ort_threads),
-        metavar="LIST",
-        help="onnxruntime intra-op threads",
-    )
-    g.add_argument(
-        "--queue-delays-us",
-        type=argtypes.csv_counts,
-        default=_csv(_D.queue_delay_us),
-        metavar="LIST",
-        help="dynamic batcher queue delays in µs",
-    )
+    for flag, values, what in (
+        ("--batch-sizes", _D.batch_sizes, "max_batch_size values"),
+        ("--instances", _D.instances, "model instances on the CPU"),
+        ("--concurrency", _D.concurrency, "client requests in flight"),
+        ("--ort-threads", _D.ort_threads, "onnxruntime intra-op threads"),
+        ("--queue-delays-us", _D.queue_delay_us, "dynamic batcher queue delays in µs"),
+    ):
+        g.add_argument(flag, type=argtypes.csv_counts, default=_csv(values), metavar="LIST",
+                       help=what)  # fmt: skip
     g.add_argument(
         "--cpus",
         type=argtypes.csv_counts,

@@ -18,8 +18,8 @@ from falcon_operator.core.numbers import slo_break
 from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.core.space import Value
 from falcon_operator.metrics import WindowMeasurement
-from falcon_operator.trials.outcome import RUNNER_KINDS, cross_check, failed
-from falcon_trial.schema import RunnerReport, Status
+from falcon_operator.trials.outcome import unusable
+from falcon_trial.schema import RunnerReport
 
 UNIT = "rps/core"
 
@@ -48,14 +48,9 @@ def judge(
 ) -> TrialRecord:
     """The record of a live trial whose runner produced ``report``."""
     result = report.result
-    if report.status is Status.ERROR or result is None:
-        err = report.error
-        kind = RUNNER_KINDS.get(err.kind, FailureKind.RUNNER) if err else FailureKind.RUNNER
-        what = f"{err.kind}: {err.message}" if err else f"{report.status.value}: no result"
-        return failed(config, kind, f"trial runner {what}")
-    mismatch = cross_check(report, window)
-    if mismatch:
-        return failed(config, FailureKind.MEASUREMENT, mismatch)
+    if (bad := unusable(config, report, window)) is not None or result is None:
+        assert bad is not None  # no result is unusable
+        return bad
     rps = result.throughput_rps or 0.0
     p99_ms = result.p99_ms if result.p99_ms is not None else math.nan
     cores = float(config[CPUS])

@@ -69,6 +69,21 @@ def cross_check(report: RunnerReport, window: WindowMeasurement | None) -> str:
     return ""
 
 
+def unusable(
+    config: Mapping[str, Value], report: RunnerReport, window: WindowMeasurement | None
+) -> TrialRecord | None:
+    """The failed record of a run that measured nothing usable: a runner error (its kind:
+    ``runner``, or ``model-load``), no result, or Triton's counters disagreeing with the
+    runner's (``measurement``); None when the report can be judged."""
+    if report.status is Status.ERROR or report.result is None:
+        err = report.error
+        kind = RUNNER_KINDS.get(err.kind, FailureKind.RUNNER) if err else FailureKind.RUNNER
+        what = f"{err.kind}: {err.message}" if err else f"{report.status.value}: no result"
+        return failed(config, kind, f"trial runner {what}")
+    mismatch = cross_check(report, window)
+    return failed(config, FailureKind.MEASUREMENT, mismatch) if mismatch else None
+
+
 def judge(
     config: Mapping[str, Value],
     report: RunnerReport,
@@ -80,14 +95,9 @@ def judge(
     ``objective``."""
     cost_per_hour = objective.cost_per_hour(config)
     result = report.result
-    if report.status is Status.ERROR or result is None:
-        err = report.error
-        kind = RUNNER_KINDS.get(err.kind, FailureKind.RUNNER) if err else FailureKind.RUNNER
-        what = f"{err.kind}: {err.message}" if err else f"{report.status.value}: no result"
-        return failed(config, kind, f"trial runner {what}")
-    mismatch = cross_check(report, window)
-    if mismatch:
-        return failed(config, FailureKind.MEASUREMENT, mismatch)
+    if (bad := unusable(config, report, window)) is not None or result is None:
+        assert bad is not None  # no result is unusable
+        return bad
     rps = result.throughput_rps or 0.0
     p99_ms = result.p99_ms if result.p99_ms is not None else math.nan
     metrics = _finite(
