@@ -41,11 +41,12 @@ def test_the_report_prints_referee_fractions_of_brute_and_measurements_to_match_
     assert falcon[3:8] == ["7", "70", "90.0", "100.0", "100.0"]
     assert falcon[8] == "100.0 (7 %)"  # 95 and 105: CV 7.1 %
     assert falcon[9] == "1.000"  # the referee's 100 over brute's 100
-    assert falcon[10] == "3"  # quick's referee value, 80, is first measured by trial 3
+    assert falcon[10] == "0.900"  # its best of 6 trials, 90, over brute's referee value
+    assert falcon[11] == "3"  # quick's referee value, 80, is first measured by trial 3
     random = [c.strip() for c in rows["random"].split("|")[1:-1]]
-    assert random[9] == "0.700" and random[10] == "not in 8"
+    assert random[9] == "0.700" and random[11] == "not in 8"
     quick = [c.strip() for c in rows["analyzer-quick"].split("|")[1:-1]]
-    assert quick[10] == "3"
+    assert quick[10] == "–" and quick[11] == "3"
     assert "Noise: the coefficient of variation" in text
 
 
