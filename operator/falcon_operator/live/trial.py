@@ -131,6 +131,9 @@ class LiveBackend:
         done = self._runner(config, server, report_path)
         if isinstance(done, TrialRecord):
             return done
+        if server.process is not None and (code := server.process.poll()) is not None:
+            why = f"tritonserver exited ({code}) during the trial: {server.tail()}"
+            return failed(config, FailureKind.CRASH, why)
         report = read_report(config, report_path.read_text() if report_path.is_file() else "")
         if isinstance(report, TrialRecord):
             return failed(config, FailureKind.RUNNER, f"{report.reason}; runner said: {done}")

@@ -186,14 +186,12 @@ class TritonServer:
         deadline = time.monotonic() + ready_timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise TritonError(
-                    f"tritonserver exited ({self.process.returncode}): {self._tail()}"
-                )
+                raise TritonError(f"tritonserver exited ({self.process.returncode}): {self.tail()}")
             if self._get("/v2/health/ready")[0] == 200:
                 return self
             time.sleep(0.2)
         self.stop()
-        raise TritonError(f"tritonserver not ready after {ready_timeout_s:g} s: {self._tail()}")
+        raise TritonError(f"tritonserver not ready after {ready_timeout_s:g} s: {self.tail()}")
 
     def stop(self) -> int | None:
         """SIGTERM, then SIGKILL after the exit timeout plus a margin; the exit code."""
@@ -214,7 +212,8 @@ class TritonServer:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
-    def _tail(self, lines: int = 8) -> str:
+    def tail(self, lines: int = 8) -> str:
+        """The log's last error lines (else its last lines), joined on one line."""
         errors = [ln for ln in self.log().splitlines() if ln.startswith(("E", "error"))]
         return " | ".join((errors or self.log().splitlines())[-lines:]) or "(empty log)"
 
