@@ -75,7 +75,7 @@ def our_searches(name: str, path: Path, args: argparse.Namespace, out: Path) -> 
               "full": live_space(LiveSpaceSettings())}  # fmt: skip
     profile = analyze(path).shares()
     cache = ProfileCache(LiveTrialSettings())
-    for method, space_name in SEARCHES:
+    for method, space_name in args.searches:
         target = out / name / f"{method}-{space_name}.json"
         if target.is_file():
             continue
@@ -140,10 +140,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--analyzer-modes", default="quick,brute")
+    p.add_argument(
+        "--searches",
+        default=",".join(f"{m}:{s}" for m, s in SEARCHES),
+        help="our searches, METHOD:SPACE (space common or full)",
+    )
     p.add_argument("--skip", default="", help="phases to skip: ours,analyzer,referee")
     p.add_argument("--out", type=Path, default=ROOT / "bench/results/live")
     args = p.parse_args(argv)
     args.analyzer_modes = [m for m in args.analyzer_modes.split(",") if m]
+    args.out = args.out.resolve()
+    args.searches = [tuple(x.split(":", 1)) for x in args.searches.split(",") if x]
     skip = set(args.skip.split(","))
     started = time.perf_counter()
     try:

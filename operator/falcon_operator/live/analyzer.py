@@ -141,6 +141,7 @@ def run_model_analyzer(
     ``output/`` (MA's variant configs), ``export/`` (CSV, reports), ``checkpoints/``,
     ``profile.yaml``, ``model-analyzer.log`` and ``tritonserver.log``.
     """
+    work_dir = work_dir.resolve()  # model-analyzer runs in its own working directory
     binary, pa = analyzer_path(), perf_analyzer_path()
     name = model.stem
     shutil.rmtree(work_dir, ignore_errors=True)
