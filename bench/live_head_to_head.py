@@ -127,8 +127,7 @@ def referees(name: str, path: Path, args: argparse.Namespace, out: Path) -> None
         if run.referee or run.best is None:
             continue
         _say(f"{name}: referee, {args.repeats} × {run.method}'s {dict(run.best.config)}")
-        values = referee(path, run.best.config, repeats=args.repeats,
-                         slo_p99_ms=args.slo_p99_ms, cores=len(host_cores()))  # fmt: skip
+        values = referee(path, run.best.config, repeats=args.repeats, cores=len(host_cores()))
         save(dataclasses.replace(run, referee=values), target)
 
 

@@ -8,13 +8,14 @@ import pytest
 
 from falcon_operator.core.errors import DataError
 from falcon_operator.live.headtohead import report
-from falcon_operator.live.runs import MethodRun, Step, cv, load_all, save
+from falcon_operator.live.runs import MethodRun, Referee, Step, cv, load_all, save
 
 
 def _run(method: str, values: list[float | None], referee: tuple[float, ...], *,
          tool: str = "falcon-trial") -> MethodRun:  # fmt: skip
     steps = tuple(Step({"batchsize": i}, v) for i, v in enumerate(values))
-    return MethodRun("m", method, "common", steps, 10.0 * len(values), tool, referee)
+    repeats = tuple(Referee(v, 40.0 if v != 70.0 else 60.0) for v in referee)
+    return MethodRun("m", method, "common", steps, 10.0 * len(values), tool, repeats)
 
 
 RUNS = [
@@ -39,14 +40,16 @@ def test_the_report_prints_referee_fractions_of_brute_and_measurements_to_match_
     rows = {line.split("|")[1].strip(): line for line in text.splitlines() if line.startswith("| ")}
     falcon = [c.strip() for c in rows["falcon"].split("|")[1:-1]]
     assert falcon[3:8] == ["7", "70", "90.0", "100.0", "100.0"]
-    assert falcon[8] == "100.0 (7 %)"  # 95 and 105: CV 7.1 %
-    assert falcon[9] == "1.000"  # the referee's 100 over brute's 100
-    assert falcon[10] == "0.900"  # its best of 6 trials, 90, over brute's referee value
-    assert falcon[11] == "3"  # quick's referee value, 80, is first measured by trial 3
+    assert falcon[8] == "100.0 (7 %)"  # median of 95 and 105; CV 7.1 %
+    assert falcon[9] == "2/2"  # both repeats' p99 under the 50 ms SLO
+    assert falcon[10] == "1.000"  # the referee's 100 over brute's 100
+    assert falcon[11] == "0.900"  # its best of 6 trials, 90, over brute's referee value
+    assert falcon[12] == "3"  # quick's referee value, 80, is first measured by trial 3
     random = [c.strip() for c in rows["random"].split("|")[1:-1]]
-    assert random[9] == "0.700" and random[11] == "not in 8"
+    assert random[9] == "0/2"  # the referee measured its pick's p99 at 60 ms
+    assert random[10] == "0.700" and random[12] == "not in 8"
     quick = [c.strip() for c in rows["analyzer-quick"].split("|")[1:-1]]
-    assert quick[10] == "–" and quick[11] == "3"
+    assert quick[11] == "–" and quick[12] == "3"
     assert "Noise: the coefficient of variation" in text
 
 

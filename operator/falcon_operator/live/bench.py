@@ -18,7 +18,7 @@ from falcon_operator.core.records import TrialRecord
 from falcon_operator.core.space import Config, Space, Value
 from falcon_operator.knowledge.base import Knowledge
 from falcon_operator.live.judge import LiveObjective
-from falcon_operator.live.runs import MethodRun, Step
+from falcon_operator.live.runs import MethodRun, Referee, Step
 from falcon_operator.live.space import LiveSpaceSettings, host_cores
 from falcon_operator.live.trial import LiveBackend
 from falcon_operator.search.driver import Budget, Driver
@@ -77,14 +77,16 @@ def as_live_config(config: Mapping[str, Value], *, cores: int) -> Config:
 
 
 def referee(
-    model: Path, config: Mapping[str, Value], *, repeats: int, slo_p99_ms: float, cores: int
-) -> tuple[float, ...]:
-    """``config``'s objective measured ``repeats`` times, a fresh server each (0 when a repeat
-    broke the SLO or failed)."""
-    backend = LiveBackend(model, objective=LiveObjective(slo_p99_ms=slo_p99_ms))
+    model: Path, config: Mapping[str, Value], *, repeats: int, cores: int
+) -> tuple[Referee, ...]:
+    """``config`` measured ``repeats`` times, a fresh server each, with no SLO: each repeat's
+    throughput per core and p99 (0 and 0 when it failed to run)."""
+    backend = LiveBackend(model, objective=LiveObjective())
     full = as_live_config(config, cores=cores)
-    values = []
+    out = []
     for _ in range(repeats):
         record = backend.run(full)
-        values.append(record.objective if record.ok and record.objective is not None else 0.0)
-    return tuple(values)
+        m = record.metrics
+        ok = record.ok and record.objective is not None
+        out.append(Referee((record.objective or 0.0) if ok else 0.0, m.get("p99_ms", 0.0), ok))
+    return tuple(out)

@@ -7,8 +7,9 @@ Columns (docs/live.md, "Reading the head-to-head"):
   6, first 15 and all measurements, *as its own tool measured them* (``falcon-trial`` for ours,
   ``perf_analyzer`` for Model Analyzer: the two differ, see the docs);
 - **referee**: its recommendation re-measured by one referee (``falcon-trial``, a fresh server
-  each time), mean and coefficient of variation over the repeats;
-- **× brute**: the referee's mean over the referee's mean of brute mode's recommendation;
+  each time, no SLO applied): the median throughput per core, its coefficient of variation,
+  and in how many repeats the p99 met the SLO;
+- **× brute**: the referee's median over the referee's median of brute mode's recommendation;
 - **@6 × brute**: for the methods ``falcon-trial`` measures (the referee's tool), the best of
   their first 6 measurements over that same brute value: the issue's "95 % of brute mode's
   best within 6 measurements", in one tool's units;
@@ -19,7 +20,7 @@ Columns (docs/live.md, "Reading the head-to-head"):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from statistics import mean
+from statistics import mean, median
 
 from falcon_operator.live.runs import MethodRun, cv
 
@@ -30,22 +31,29 @@ def _num(value: float | None, fmt: str = ".1f") -> str:
     return "–" if value is None else format(value, fmt)
 
 
-def referee_mean(run: MethodRun | None) -> float | None:
-    return mean(run.referee) if run is not None and run.referee else None
+def referee_value(run: MethodRun | None) -> float | None:
+    """The median throughput per core of the referee's repeats that ran (None: none did)."""
+    ran = [r.per_core for r in run.referee if r.ran] if run is not None else []
+    return median(ran) if ran else None
 
 
-def model_table(runs: Sequence[MethodRun]) -> list[str]:
+def _noise(run: MethodRun) -> float | None:
+    return cv([r.per_core for r in run.referee if r.ran])
+
+
+def model_table(runs: Sequence[MethodRun], *, slo_p99_ms: float) -> list[str]:
     """The markdown table of one model's runs."""
     by = {r.method: r for r in runs}
-    brute, quick = referee_mean(by.get(BRUTE)), referee_mean(by.get(QUICK))
+    brute, quick = referee_value(by.get(BRUTE)), referee_value(by.get(QUICK))
     lines = [
         "| method | space | measured by | measured | wall s | @6 | @15 | found | referee (CV) "
-        "| × brute | @6 × brute | to match quick |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| SLO met | × brute | @6 × brute | to match quick |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in runs:
-        ref = referee_mean(r)
-        noise = cv(r.referee)
+        ref = referee_value(r)
+        noise = _noise(r)
+        met = f"{sum(x.meets(slo_p99_ms) for x in r.referee)}/{len(r.referee)}"
         found = r.best.objective if r.best else None
         at6 = r.best_after(6)
         ours = r.measured_by == "falcon-trial"
@@ -60,7 +68,7 @@ def model_table(runs: Sequence[MethodRun]) -> list[str]:
         lines.append(
             f"| {r.method} | {r.space} | {r.measured_by} | {len(r.steps)} | {r.wall_s:.0f} "
             f"| {_num(r.best_after(6))} | {_num(r.best_after(15))} | {_num(found)} "
-            f"| {_num(ref)} ({_num(None if noise is None else 100 * noise, '.0f')} %) "
+            f"| {_num(ref)} ({_num(None if noise is None else 100 * noise, '.0f')} %) | {met} "
             f"| {_num(None if ref is None or not brute else ref / brute, '.3f')} "
             f"| {_num(at6_brute, '.3f')} | {match} |"
         )
@@ -72,9 +80,9 @@ def report(runs: Sequence[MethodRun], *, slo_p99_ms: float, header: str = "") ->
     models = sorted({r.model for r in runs})
     out = [header] if header else []
     for model in models:
-        out += [f"### {model} (p99 SLO {slo_p99_ms:g} ms)", "", *model_table(
-            [r for r in runs if r.model == model]), ""]  # fmt: skip
-    noise = [c for r in runs if (c := cv(r.referee)) is not None]
+        rows = model_table([r for r in runs if r.model == model], slo_p99_ms=slo_p99_ms)
+        out += [f"### {model} (p99 SLO {slo_p99_ms:g} ms)", "", *rows, ""]
+    noise = [c for r in runs if (c := _noise(r)) is not None]
     if noise:
         out.append(
             f"Noise: the coefficient of variation between repeated referee measurements of one "

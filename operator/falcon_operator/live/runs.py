@@ -30,6 +30,18 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Referee:
+    """One re-measurement of a method's recommendation by the referee (no SLO applied)."""
+
+    per_core: float  #: requests/s per core (0: it failed to run)
+    p99_ms: float
+    ran: bool = True
+
+    def meets(self, slo_p99_ms: float) -> bool:
+        return self.ran and self.per_core > 0 and self.p99_ms <= slo_p99_ms
+
+
+@dataclass(frozen=True)
 class MethodRun:
     """A method's whole run on one model."""
 
@@ -40,8 +52,8 @@ class MethodRun:
     wall_s: float
     #: the measuring tool: "falcon-trial" or "perf_analyzer" (Model Analyzer)
     measured_by: str = "falcon-trial"
-    #: re-measurements of the best configuration by the referee (falcon-trial), objective each
-    referee: tuple[float, ...] = field(default=())
+    #: re-measurements of the best configuration by the referee (falcon-trial)
+    referee: tuple[Referee, ...] = field(default=())
 
     def best_after(self, n: int) -> float | None:
         """The best objective among the first ``n`` measurements (None: none met the SLO)."""
@@ -70,7 +82,7 @@ class MethodRun:
             steps = tuple(Step(**s) for s in data["steps"])
             return MethodRun(str(data["model"]), str(data["method"]), str(data["space"]), steps,
                              float(data["wall_s"]), str(data.get("measured_by", "falcon-trial")),
-                             tuple(float(v) for v in data.get("referee", ())))  # fmt: skip
+                             tuple(Referee(**r) for r in data.get("referee", ())))  # fmt: skip
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"not a head-to-head run: {exc}") from exc
 
