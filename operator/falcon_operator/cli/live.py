@@ -16,7 +16,6 @@ from rich.console import Console
 from falcon_operator.cli.live_args import space_settings
 from falcon_operator.cli.progress import Steps
 from falcon_operator.core.errors import SpecError
-from falcon_operator.core.records import TrialRecord
 from falcon_operator.core.space import Config, Space
 from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings
 from falcon_operator.live.judge import UNIT
@@ -35,13 +34,6 @@ def _space(args: argparse.Namespace) -> Space:
         + f" = {space.size} configurations"
     )
     return space
-
-
-def cached_live_knowledge(space: Space, *, slo_p99_ms: float | None) -> Knowledge | None:
-    """The live knowledge base from this host's cached profiles (None when there are none)."""
-    from falcon_operator.live.knowledge import cached_knowledge
-
-    return cached_knowledge(space, ProfileCache(LiveTrialSettings()), slo_p99_ms=slo_p99_ms)
 
 
 def kb_build(args: argparse.Namespace) -> int:
@@ -88,7 +80,9 @@ def search(args: argparse.Namespace) -> int:
     from falcon_operator.analysis.profile import analyze
     from falcon_operator.cli.search import write_recommendation
     from falcon_operator.cli.trials import run_trials
+    from falcon_operator.core.records import best_trial
     from falcon_operator.live.judge import LiveObjective
+    from falcon_operator.live.knowledge import cached_knowledge
     from falcon_operator.live.trial import LiveBackend
     from falcon_operator.search.registry import make_strategy
 
@@ -100,7 +94,7 @@ def search(args: argparse.Namespace) -> int:
     space = _space(args)
     profile = analyze(args.model)
     with console.status("fitting the live knowledge base…"):
-        kb = cached_live_knowledge(space, slo_p99_ms=args.slo_p99_ms)
+        kb = cached_knowledge(space, ProfileCache(LiveTrialSettings()), slo_p99_ms=args.slo_p99_ms)
     if kb is None:
         console.print("[yellow]no live knowledge on this host[/yellow]: the search starts from "
                       "no source models (run falcon kb build --live first)")  # fmt: skip
@@ -117,7 +111,7 @@ def search(args: argparse.Namespace) -> int:
     )
     started = time.perf_counter()
     history = run_trials(strategy, backend.run, space, args.trials, console, unit=UNIT)
-    best = _best(history)
+    best = best_trial(history)
     if best is None:
         console.print("[red]no live trial met the SLO[/red]: relax the SLO, widen the space "
                       "or add trials")  # fmt: skip
@@ -132,9 +126,3 @@ def search(args: argparse.Namespace) -> int:
         f"  wrote {args.output}: apply with kubectl apply --server-side -f {args.output}"
     )
     return 0
-
-
-def _best(history: list[TrialRecord]) -> TrialRecord | None:
-    from falcon_operator.core.records import best_trial
-
-    return best_trial(history)

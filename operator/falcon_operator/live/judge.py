@@ -47,10 +47,10 @@ def judge(
     objective: LiveObjective,
 ) -> TrialRecord:
     """The record of a live trial whose runner produced ``report``."""
-    result = report.result
-    if (bad := unusable(config, report, window)) is not None or result is None:
-        assert bad is not None  # no result is unusable
+    if (bad := unusable(config, report, window)) is not None:
         return bad
+    result = report.result
+    assert result is not None  # a report without a result is unusable
     rps = result.throughput_rps or 0.0
     p99_ms = result.p99_ms if result.p99_ms is not None else math.nan
     cores = float(config[CPUS])
