@@ -86,6 +86,8 @@ class FakeKube:
         self.status_patches: list[Obj] = []  #: every status patch, in order
         self.events: list[tuple[str, str, str]] = []  #: (type, reason, message)
         self.applied: list[Obj] = []
+        self.forced: list[bool] = []  #: the force flag of every apply, in order
+        self.deployments: dict[str, Obj] = {}
         self.created_pods: list[str] = []  #: every pod ever created, in order
         #: every key merge-patched into a ConfigMap's data, in order: a trial recorded twice shows
         self.appended: list[str] = []
@@ -180,8 +182,14 @@ class FakeKube:
         """Search ``search``'s history ConfigMap's data (t000.json → JSON); {} when none."""
         return dict((self.configmaps.get(f"{search}-trials") or {}).get("data") or {})
 
-    async def apply(self, body: Obj) -> None:
+    async def get_deployment(self, namespace: str, name: str) -> Obj | None:
+        return copy.deepcopy(self.deployments.get(name))
+
+    async def apply(self, body: Obj, *, force: bool = False) -> None:
         self.applied.append(copy.deepcopy(body))
+        self.forced.append(force)
+        store = self.deployments if body["kind"] == "Deployment" else self.configmaps
+        store[body["metadata"]["name"]] = copy.deepcopy(body)
 
     # -- events ----------------------------------------------------------------------------------
     async def event(self, ref: SearchRef, type_: str, reason: str, message: str) -> None:

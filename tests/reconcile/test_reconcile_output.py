@@ -15,6 +15,11 @@ import yaml
 from fake_kube import FakeKube, Never, search_body
 
 from falcon_operator.core.errors import PermanentError
+from falcon_operator.spec.constants import (
+    ACCEPT_FORCE_ANNOTATION,
+    ACCEPT_FROM_ANNOTATION,
+    CREATED_BY_ANNOTATION,
+)
 from falcon_operator.reconcile import search
 from falcon_operator.reconcile.plan import Finish
 from falcon_operator.reconcile.prepare import prepare, shipped_knowledge
@@ -81,10 +86,78 @@ def test_apply_mode_applies_the_model_config_then_the_deployment_not_owned() -> 
     assert deployment["metadata"]["name"] == "serving" and deployment["spec"]["replicas"] == 3
     assert "ownerReferences" not in deployment["metadata"]  # deleting the search keeps it
     assert api.status["resnet-mini"]["outputRef"] == "Deployment/serving"
+    # both created by this search, marked as such, never forced
+    for obj in api.applied:
+        assert obj["metadata"]["annotations"][CREATED_BY_ANNOTATION] == "resnet-mini"
+    assert api.forced == [False, False]
+
+
+def _foreign(api: FakeKube, name: str, annotations: dict[str, str]) -> None:
+    """A Deployment someone else made (a GitOps tool's, say), with the same name."""
+    api.deployments[name] = {
+        "kind": "Deployment",
+        "metadata": {"name": name, "annotations": annotations},
+        "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": name}}},
+    }
+
+
+def test_apply_mode_refuses_a_deployment_it_did_not_create() -> None:
+    api = FakeKube()
+    _foreign(api, "serving", {})
+    fin = _search(api, {"mode": "Apply", "deploymentName": "serving"})
+    assert fin is not None and (fin.phase, fin.reason) == ("Failed", "DeploymentNotOwned")
+    assert api.applied == [] and api.deployments["serving"]["metadata"]["annotations"] == {}
+    failed = _condition(api.status["resnet-mini"], "Failed")
+    assert failed["reason"] == "DeploymentNotOwned"
+    # names the Deployment and the way to opt in
+    assert "Deployment team-a/serving exists" in failed["message"]
+    assert f"annotate deployment serving {ACCEPT_FROM_ANNOTATION}=resnet-mini" in failed["message"]
+
+
+def test_a_foreign_model_config_configmap_is_refused_too() -> None:
+    api = FakeKube()
+    api.configmaps["serving-model-config"] = {"metadata": {"name": "serving-model-config"}}
+    fin = _search(api, {"mode": "Apply", "deploymentName": "serving"})
+    assert fin is not None and fin.reason == "DeploymentNotOwned" and api.applied == []
+    assert "ConfigMap team-a/serving-model-config exists" in fin.message
+
+
+def test_apply_mode_updates_an_opted_in_deployment_without_forcing() -> None:
+    api = FakeKube()
+    _foreign(api, "serving", {ACCEPT_FROM_ANNOTATION: "other, resnet-mini"})
+    fin = _search(api, {"mode": "Apply", "deploymentName": "serving"})
+    assert fin is not None and fin.phase == "Succeeded"
+    assert [o["kind"] for o in api.applied] == ["ConfigMap", "Deployment"]
+    assert api.forced == [False, False]
+    # not marked as the operator's own: removing the opt-in takes the right back
+    assert CREATED_BY_ANNOTATION not in (api.applied[1]["metadata"].get("annotations") or {})
+
+
+def test_the_force_opt_in_forces_the_apply() -> None:
+    api = FakeKube()
+    _foreign(api, "serving", {ACCEPT_FROM_ANNOTATION: "*", ACCEPT_FORCE_ANNOTATION: "true"})
+    fin = _search(api, {"mode": "Apply", "deploymentName": "serving"})
+    assert fin is not None and fin.phase == "Succeeded" and api.forced == [True, True]
+
+
+def test_the_force_annotation_alone_opts_nothing_in() -> None:
+    api = FakeKube()
+    _foreign(api, "serving", {ACCEPT_FORCE_ANNOTATION: "true"})
+    fin = _search(api, {"mode": "Apply", "deploymentName": "serving"})
+    assert fin is not None and fin.reason == "DeploymentNotOwned"
+
+
+def test_a_second_run_of_the_same_search_updates_what_it_created() -> None:
+    api = FakeKube()
+    assert _search(api, {"mode": "Apply", "deploymentName": "serving"}).phase == "Succeeded"
+    api.status.clear()
+    api.applied.clear()
+    fin = _search(api, {"mode": "Apply", "deploymentName": "serving"})
+    assert fin is not None and fin.phase == "Succeeded" and len(api.applied) == 2
 
 
 class ApplyForbidden(FakeKube):
-    async def apply(self, body: dict[str, Any]) -> None:
+    async def apply(self, body: dict[str, Any], *, force: bool = False) -> None:
         raise PermanentError("apply Deployment: 403 forbidden", reason="Forbidden")
 
 

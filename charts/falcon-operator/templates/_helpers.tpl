@@ -73,10 +73,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
   verbs: [create]
 {{- if .Values.rbac.allowApplyOutput }}
 # output.mode Apply: server-side apply of the recommended Deployment (its ConfigMap is above);
-# an apply that creates the object needs create as well as patch
+# an apply that creates the object needs create as well as patch; get reads who owns it
+# (docs/security.md)
 - apiGroups: [apps]
   resources: [deployments]
-  verbs: [create, patch]
+  verbs: [get, create, patch]
 {{- end }}
 {{- end -}}
 

@@ -2,7 +2,9 @@
 
 On success the best trial becomes ``status.recommendation`` (the Deployment) and
 ``status.recommendedModelConfig``, and is written per ``spec.output.mode``; a failure to write
-it fails the search (reason OutputFailed) with the recommendation still in the status.
+it fails the search (reason OutputFailed, or DeploymentNotOwned / ApplyConflict when Apply mode
+may not write over an object, reconcile/ownership.py) with the recommendation still in the
+status.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from falcon_operator.core.records import best_trial
 from falcon_operator.reconcile import plan
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.output import recommendation, write_output
+from falcon_operator.reconcile.ownership import OWNERSHIP_REASONS
 from falcon_operator.reconcile.prepare import SearchContext
 from falcon_operator.reconcile.status import now_iso, progress_status
 from falcon_operator.trials.history import TrialEntry, records
@@ -60,9 +63,12 @@ class Finisher:
             try:
                 where = await write_output(self.kube, rs, ref, (configmap, deployment))
             except FalconError as exc:
+                # refused by ownership (DeploymentNotOwned, ApplyConflict): that reason; any
+                # other failure (RBAC, the API server): OutputFailed
+                reason = getattr(exc, "reason", "")
                 fin = plan.Finish(
                     "Failed",
-                    "OutputFailed",
+                    reason if reason in OWNERSHIP_REASONS else "OutputFailed",
                     f"cannot write the recommendation ({rs.spec.output.mode}): {exc}",
                 )
             else:

@@ -23,7 +23,15 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from falcon_operator.core.errors import PermanentError, TransientError
-from falcon_operator.spec.constants import API_VERSION, FIELD_MANAGER, GROUP, KIND, PLURAL, VERSION
+from falcon_operator.spec.constants import (
+    ACCEPT_FORCE_ANNOTATION,
+    API_VERSION,
+    FIELD_MANAGER,
+    GROUP,
+    KIND,
+    PLURAL,
+    VERSION,
+)
 from falcon_operator.trials.manifest import SearchRef
 
 log = logging.getLogger(__name__)
@@ -204,24 +212,46 @@ class Kube:
         return result is not None
 
     # -- server-side apply ----------------------------------------------------------------------
-    async def apply(self, body: Obj) -> None:
-        """Server-side apply a ConfigMap or Deployment (field manager falcon-operator, forced)."""
+    async def get_deployment(self, namespace: str, name: str) -> Obj | None:
+        result: Obj | None = await self._call(
+            f"get Deployment {namespace}/{name}",
+            self.apps.read_namespaced_deployment,
+            name,
+            namespace,
+            _preload_content=False,
+        )
+        return result
+
+    async def apply(self, body: Obj, *, force: bool = False) -> None:
+        """Server-side apply a ConfigMap or Deployment (field manager falcon-operator). Not
+        forced by default: a field another manager owns is a conflict (409), a PermanentError
+        with reason ApplyConflict whose message lists the fields and their managers."""
         meta = body["metadata"]
         kind, name, ns = body["kind"], meta["name"], meta["namespace"]
         fn = {
             "ConfigMap": self.core.patch_namespaced_config_map,
             "Deployment": self.apps.patch_namespaced_deployment,
         }[kind]
-        await self._call(
-            f"apply {kind} {ns}/{name}",
-            fn,
-            name,
-            ns,
-            body,
-            field_manager=FIELD_MANAGER,
-            force=True,
-            _content_type=APPLY,
-        )
+        try:
+            await self._call(
+                f"apply {kind} {ns}/{name}",
+                fn,
+                name,
+                ns,
+                body,
+                field_manager=FIELD_MANAGER,
+                force=force,
+                _content_type=APPLY,
+            )
+        except TransientError as exc:
+            if exc.reason != "Conflict":
+                raise
+            raise PermanentError(
+                f"{exc}; another field manager owns these fields. Let the operator take them "
+                f"over by annotating the Deployment {ACCEPT_FORCE_ANNOTATION}=true, or stop "
+                f"the other manager from setting them (docs/security.md)",
+                reason="ApplyConflict",
+            ) from None
 
     # -- events ------------------------------------------------------------------------------------
     async def event(self, ref: SearchRef, type_: str, reason: str, message: str) -> None:

@@ -4,8 +4,9 @@ The manifests come from :func:`falcon_operator.recommend.serving.recommendation_
 builder ``falcon search`` uses too; this module gives it the search's model, GPU node selector,
 output name, labels and replicas (with a throughput target, those that serve it). Modes: Status
 (status only), ConfigMap (``<search>-recommendation`` with manifests.yaml, owned by the search),
-Apply (server-side apply of both objects, field manager falcon-operator, not owned: deleting the
-search leaves the serving Deployment alone).
+Apply (server-side apply of both objects, field manager falcon-operator, not forced, not owned:
+deleting the search leaves the serving Deployment alone; only objects the search created or whose
+owner opted in are written, see :mod:`falcon_operator.reconcile.ownership`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from falcon_operator.core.records import TrialRecord
 from falcon_operator.recommend.deployment import DeploymentOptions, to_yaml
 from falcon_operator.recommend.serving import recommendation_manifests
 from falcon_operator.reconcile.kube import Kube
+from falcon_operator.reconcile.ownership import marked, plan_writes
 from falcon_operator.spec.resolve import ResolvedSearch
 from falcon_operator.trials.manifest import SearchRef
 from falcon_operator.trials.naming import common_labels, recommendation_configmap
@@ -65,7 +67,22 @@ async def write_output(
         await kube.apply(body)
         return f"ConfigMap/{name}"
     if mode == "Apply":
-        await kube.apply(configmap)
-        await kube.apply(deployment)
+        await apply_owned(kube, ref, configmap, deployment)
         return f"Deployment/{deployment['metadata']['name']}"
     return ""
+
+
+async def apply_owned(kube: Kube, ref: SearchRef, configmap: Obj, deployment: Obj) -> None:
+    """Apply the model-config ConfigMap, then the Deployment, where ownership allows it."""
+    ns, cm_name = ref.namespace, configmap["metadata"]["name"]
+    dep_name = deployment["metadata"]["name"]
+    cm_plan, dep_plan = plan_writes(
+        ref.name,
+        deployment=await kube.get_deployment(ns, dep_name),
+        configmap=await kube.get_configmap(ns, cm_name),
+        deployment_name=dep_name,
+        configmap_name=cm_name,
+        namespace=ns,
+    )
+    await kube.apply(marked(configmap, cm_plan, ref.name), force=cm_plan.force)
+    await kube.apply(marked(deployment, dep_plan, ref.name), force=dep_plan.force)

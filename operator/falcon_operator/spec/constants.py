@@ -33,3 +33,12 @@ INDEX_ANNOTATION = "autoconfig.falcon.io/trial-index"
 SIMULATED_FAULT_ANNOTATION = "autoconfig.falcon.io/simulated-fault"
 #: the KWOK fault-injection label of the e2e cluster (e2e/cluster/stages.yaml)
 FAULT_LABEL = "falcon.io/fault"
+
+#: output.mode Apply (reconcile/ownership.py, docs/security.md): the annotation the operator puts
+#: on the objects it creates (value: the search's name) ...
+CREATED_BY_ANNOTATION = "autoconfig.falcon.io/created-by-search"
+#: ... the annotation by which a Deployment's owner lets searches update it (comma-separated
+#: search names of the namespace, or *) ...
+ACCEPT_FROM_ANNOTATION = "autoconfig.falcon.io/accept-recommendation-from"
+#: ... and the one that lets them take over fields other field managers own ("true")
+ACCEPT_FORCE_ANNOTATION = "autoconfig.falcon.io/accept-recommendation-force"
