@@ -95,3 +95,13 @@ def test_name_overrides_are_values_and_used_by_every_name() -> None:
     assert ".Values.fullnameOverride" in helpers and ".Values.nameOverride" in helpers
     for path in (CHART / "templates").glob("*.yaml"):
         assert ".Chart.Name" not in path.read_text(), f"{path.name}: use falcon-operator.name"
+
+
+def test_the_image_policy_defaults_to_the_pinned_triton_image() -> None:
+    from falcon_operator.reconcile.imagepolicy import ImagePolicy
+
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    assert tuple(values["imagePolicy"]["allowedTritonImages"]) == ImagePolicy().allowed
+    assert values["imagePolicy"]["requireDigests"] is False
+    template = (CHART / "templates" / "deployment.yaml").read_text()
+    assert '"--allowed-triton-image=%s"' in template and "--require-image-digests" in template

@@ -58,6 +58,8 @@ def operator_values(cluster: Cluster, namespace: str) -> dict[str, Any]:
         "image": {"pullPolicy": "Never"},
         "prepareImage": BUSYBOX_IMAGE,
         "runnerImage": RUNNER_IMAGE,
+        # the searches' CPU Triton image (the default policy allows the pinned GPU image only)
+        "imagePolicy": {"allowedTritonImages": [TRITON_IMAGE]},
         "watchNamespaces": [namespace],
         "leaderElection": {"enabled": False},
         "pollSeconds": 1,

@@ -54,3 +54,31 @@ def test_no_usable_kubeconfig_is_a_one_line_error(
     err = capsys.readouterr().err
     assert err.startswith(f"{entry}: error: no usable kubeconfig ({tmp_path / 'empty'}): ")
     assert len(err.splitlines()) == 1
+
+
+def test_the_image_policy_comes_from_the_flags() -> None:
+    default = settings_from(_parse()).controller.image_policy
+    assert default.allowed == ("nvcr.io/nvidia/tritonserver:24.08-py3",)
+    assert not default.require_digest
+    digest = "@sha256:" + "0" * 64
+    args = _parse(
+        "--allowed-triton-image=mirror.local/triton:*",
+        "--allowed-triton-image=nvcr.io/nvidia/tritonserver@*",
+        "--require-image-digests",
+        f"--runner-image=r/trial{digest}",
+        f"--prepare-image=r/busybox{digest}",
+        f"--storage-initializer-image=r/si{digest}",
+    )
+    policy = settings_from(args).controller.image_policy
+    assert policy.allowed == ("mirror.local/triton:*", "nvcr.io/nvidia/tritonserver@*")
+    assert policy.require_digest
+
+
+def test_required_digests_refuse_an_operator_image_by_tag(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    argv = ["--require-image-digests", "--no-leader-election", "--metrics-port", "0"]
+    assert operator.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("falcon-operator: error: --runner-image ") and "digest" in err
+    assert "Traceback" not in err

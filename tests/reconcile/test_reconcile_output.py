@@ -15,15 +15,15 @@ import yaml
 from fake_kube import FakeKube, Never, search_body
 
 from falcon_operator.core.errors import PermanentError
+from falcon_operator.reconcile import search
+from falcon_operator.reconcile.plan import Finish
+from falcon_operator.reconcile.prepare import prepare, shipped_knowledge
+from falcon_operator.reconcile.settings import ControllerSettings
 from falcon_operator.spec.constants import (
     ACCEPT_FORCE_ANNOTATION,
     ACCEPT_FROM_ANNOTATION,
     CREATED_BY_ANNOTATION,
 )
-from falcon_operator.reconcile import search
-from falcon_operator.reconcile.plan import Finish
-from falcon_operator.reconcile.prepare import prepare, shipped_knowledge
-from falcon_operator.reconcile.settings import ControllerSettings
 from falcon_operator.trials.simulated import SimulationSettings
 
 SETTINGS = ControllerSettings(poll_s=0.02, simulate=SimulationSettings(0.05))

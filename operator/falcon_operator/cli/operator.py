@@ -45,6 +45,7 @@ def add_parser(subparsers: SubParsers[argparse.ArgumentParser]) -> None:
 
 def add_run_arguments(r: argparse.ArgumentParser) -> None:
     """The options of ``falcon operator run`` (and ``python -m falcon_operator.cli.operator``)."""
+    from falcon_operator.spec.constants import TRITON_IMAGE
     from falcon_operator.trials.manifest import TrialPodSettings
     from falcon_operator.trials.source import SourceImages
 
@@ -122,6 +123,21 @@ def add_run_arguments(r: argparse.ArgumentParser) -> None:
         help="image that downloads s3://, gs:// and https:// models",
     )
     r.add_argument(
+        "--allowed-triton-image",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="a Triton image searches may name in spec.model.tritonImage: an exact reference or "
+        "a shell pattern such as 'nvcr.io/nvidia/tritonserver:*' (repeatable; default: "
+        f"{TRITON_IMAGE} only; docs/security.md)",
+    )
+    r.add_argument(
+        "--require-image-digests",
+        action="store_true",
+        help="every image (the searches' Triton images and the runner, prepare and storage "
+        "initializer images) must be pinned by digest, name@sha256:...",
+    )
+    r.add_argument(
         "--log-level",
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
@@ -131,6 +147,7 @@ def add_run_arguments(r: argparse.ArgumentParser) -> None:
 
 def settings_from(args: argparse.Namespace) -> OperatorSettings:
     """The operator's settings from parsed ``operator run`` arguments."""
+    from falcon_operator.reconcile.imagepolicy import ImagePolicy
     from falcon_operator.reconcile.lease import LeaseSettings
     from falcon_operator.reconcile.settings import ControllerSettings
     from falcon_operator.settings import OperatorSettings
@@ -147,6 +164,17 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
     simulate = (
         SimulationSettings(trial_seconds=args.sim_trial_seconds) if args.simulate_trials else None
     )
+    policy = ImagePolicy(
+        allowed=tuple(args.allowed_triton_image) or ImagePolicy().allowed,
+        require_digest=args.require_image_digests,
+    )
+    policy.check_own(
+        [
+            ("--runner-image", args.runner_image),
+            ("--prepare-image", args.prepare_image),
+            ("--storage-initializer-image", args.storage_initializer_image),
+        ]
+    )
     controller = ControllerSettings(
         poll_s=args.poll_seconds,
         simulate=simulate,
@@ -156,6 +184,7 @@ def settings_from(args: argparse.Namespace) -> OperatorSettings:
                 storage_initializer=args.storage_initializer_image, prepare=args.prepare_image
             ),
         ),
+        image_policy=policy,
     )
     return OperatorSettings(
         kubeconfig=args.kubeconfig,

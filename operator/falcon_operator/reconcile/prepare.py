@@ -139,8 +139,11 @@ async def prepare(
     knowledge: Callable[[ResolvedSearch], Knowledge] = search_knowledge,
     observe: Callable[[float], None] | None = None,
 ) -> SearchContext:
-    """Parse, resolve and load; a SpecError / PermanentError says what is wrong, in one line."""
+    """Parse, check the image against the operator's policy, resolve and load; a SpecError /
+    PermanentError says what is wrong, in one line."""
     spec = parse_spec(body.get("spec"))
+    # before anything is read on the author's behalf: the image is the confused deputy's door
+    settings.image_policy.check(spec.model.triton_image)
     resolved = await resolve_spec(kube, ref.namespace, spec)
     workdir = tempfile.TemporaryDirectory(prefix=f"falcon-{ref.name}-")
     try:

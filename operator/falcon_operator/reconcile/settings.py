@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from falcon_operator.reconcile.imagepolicy import ImagePolicy
 from falcon_operator.trials.manifest import TrialPodSettings
 from falcon_operator.trials.simulated import SimulationSettings
 
@@ -20,6 +21,8 @@ class ControllerSettings:
     simulate: SimulationSettings | None = None
     #: images and fixed resources of trial pods
     pods: TrialPodSettings = field(default_factory=TrialPodSettings)
+    #: the Triton images searches may name, and whether images need digests (docs/security.md)
+    image_policy: ImagePolicy = field(default_factory=ImagePolicy)
     #: seconds to wait before retrying after a transient error (API server unreachable)
     retry_s: float = 5.0
     #: real trials: seconds to wait for the runner's report after the pod is ready
