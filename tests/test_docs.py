@@ -59,8 +59,8 @@ def test_reference_documents_every_field_and_rule() -> None:
         assert f"`{field}`" in text, field
     rules = list(_rules(schema))
     assert len(rules) >= 8
-    for rule in rules:
-        assert f"`{' '.join(rule.split())}`" in text, rule
+    for rule in rules:  # a table cell: its pipes escaped
+        assert f"`{' '.join(rule.split())}`".replace("|", "\\|") in text, rule
 
 
 def test_constraints_and_types() -> None:

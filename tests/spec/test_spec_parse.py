@@ -187,6 +187,17 @@ def _with(path: str, value: Any) -> dict[str, Any]:
         (_with("algorithm.name", "annealing"), "spec.algorithm.name must be one of"),
         (_with("output.mode", "Git"), "spec.output.mode must be one of"),
         (_with("output.labels", {"a": 1}), "must map strings to strings"),
+        (_with("output.labels", {"a b": "x"}), "spec.output.labels: 'a b' is not a valid label key"),
+        (_with("output.labels", {"x" * 64: "x"}), "is not a valid label key"),
+        (_with("output.labels", {"-a": "x"}), "is not a valid label key"),
+        (_with("output.labels", {"Bad_Prefix/a": "x"}), "is not a valid label key"),
+        (_with("output.labels", {"a" * 254 + "/b": "x"}), "is not a valid label key"),
+        (_with("output.labels", {"team": "a b"}), "['team']: 'a b' is not a valid label value"),
+        (_with("output.labels", {"team": "v" * 64}), "is not a valid label value"),
+        (
+            _with("searchSpace.gpus", [{"type": "T4", "nodeSelector": {"a/b/c": "x"}}]),
+            "nodeSelector: 'a/b/c' is not a valid label key",
+        ),
     ],
 )
 def test_invalid_specs_fail_with_the_field_path(raw: Any, message: str) -> None:
@@ -218,3 +229,19 @@ def test_bad_instance_counts_are_one_line_errors(value: object, message: str) ->
     with pytest.raises(SpecError, match=message) as info:
         parse_spec(raw)
     assert "\n" not in str(info.value)
+
+
+def test_valid_label_keys_and_values_pass() -> None:
+    labels = {"team": "", "app.kubernetes.io/part-of": "x.y_z-1", "a": "b", "A9": "9"}
+    assert parse_spec(_with("output.labels", labels)).output.labels == labels
+
+
+def test_the_crds_label_rules_use_the_parsers_patterns() -> None:
+    """One source for what a label is: the CEL rules of the CRD carry the parser's regexes."""
+    from falcon_operator.spec.fields import LABEL_KEY, LABEL_VALUE
+
+    text = CRD.read_text().replace("\\\\", "\\")  # CEL's escaped backslash
+    for schema in ("spec.output.labels", "nodeSelector"):
+        assert f"every key of {schema} must be a valid label key" in CRD.read_text()
+    assert text.count(f"k.matches('{LABEL_KEY.pattern}')") == 2
+    assert text.count(f"self[k].matches('{LABEL_VALUE.pattern}')") == 2

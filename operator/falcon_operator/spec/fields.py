@@ -7,6 +7,7 @@ that did not pass through it (tests, old objects) and give every error its field
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -111,6 +112,29 @@ def string_map(raw: Raw, key: str, path: str) -> dict[str, str] | None:
     ):
         raise SpecError(f"{path}.{key} must map strings to strings, got {value!r}")
     return dict(value)
+
+
+#: a label key (and a node-selector key): an optional DNS-subdomain prefix and '/', then a name
+#: of at most 63 characters; the CRD's CEL rules use the same patterns (a unit test compares)
+LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
+)
+#: a label value: empty, or at most 63 characters
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+def label_map(raw: Raw, key: str, path: str) -> dict[str, str] | None:
+    """A map of label keys to label values (labels, node selectors), each checked as the API
+    server checks labels; the error names the first bad key or value."""
+    value = string_map(raw, key, path)
+    for k, v in (value or {}).items():
+        prefix = k.rpartition("/")[0]
+        if not LABEL_KEY.match(k) or len(prefix) > 253:
+            raise SpecError(f"{path}.{key}: {k!r} is not a valid label key")
+        if not LABEL_VALUE.match(v):
+            raise SpecError(f"{path}.{key}[{k!r}]: {v!r} is not a valid label value")
+    return value
 
 
 def number_map(raw: Raw, key: str, path: str, *, low: float, high: float) -> dict[str, float]:

@@ -84,7 +84,7 @@ def parse_gpu(raw: Any, path: str) -> GpuOption:
     mps = f.number_list(raw, per_gpu, path, default=(0.0,), low=memory.low, high=memory.high)
     return GpuOption(
         type=f.required_string(raw, "type", path),
-        node_selector=f.string_map(raw, "nodeSelector", path),
+        node_selector=f.label_map(raw, "nodeSelector", path),
         whole_gpu=whole,
         mig_profiles=tuple(dict.fromkeys(profiles)),
         mps_memory_gb=mps if per_gpu in raw else (),
@@ -208,7 +208,7 @@ def parse_output(raw: f.Raw, path: str = "spec.output") -> OutputSpec:
     return OutputSpec(
         deployment_name=f.string(raw, "deploymentName", path),
         replicas=f.integer(raw, "replicas", path, default=1, low=0, high=1000),
-        labels=f.string_map(raw, "labels", path) or {},
+        labels=f.label_map(raw, "labels", path) or {},
         mode=mode,
     )
 
