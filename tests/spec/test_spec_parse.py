@@ -187,7 +187,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
         (_with("algorithm.name", "annealing"), "spec.algorithm.name must be one of"),
         (_with("output.mode", "Git"), "spec.output.mode must be one of"),
         (_with("output.labels", {"a": 1}), "must map strings to strings"),
-        (_with("output.labels", {"a b": "x"}), "spec.output.labels: 'a b' is not a valid label key"),
+        (_with("output.labels", {"a b": "x"}), "spec.output.labels: 'a b' is not a valid label"),
         (_with("output.labels", {"x" * 64: "x"}), "is not a valid label key"),
         (_with("output.labels", {"-a": "x"}), "is not a valid label key"),
         (_with("output.labels", {"Bad_Prefix/a": "x"}), "is not a valid label key"),
