@@ -106,3 +106,47 @@ def test_bad_input_is_a_one_line_model_error(case: str, tmp_path: Path) -> None:
 def test_bad_batch_size() -> None:
     with pytest.raises(ModelError, match="batch size"):
         profile_model(resnet_cnn(), batch_size=0)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "output", "named"),
+    [
+        ({"pixels": ["N", 1 << 20, 1 << 20]}, ["N", 1 << 20, 1 << 20], "input 'pixels'"),
+        ({"x": [1, 4]}, [1 << 16, 1 << 16], "output 'y'"),  # 2^32 out of a tiny input
+    ],
+)
+def test_absurd_declared_tensor_sizes_are_refused_naming_the_tensor(
+    inputs: dict[str, list[str | int]], output: list[str | int], named: str, tmp_path: Path
+) -> None:
+    m = single_op("Relu", inputs, output)
+    with pytest.raises(ModelError) as err:
+        load_model(_save(m, tmp_path / "huge.onnx"))
+    text = str(err.value)
+    assert named in text and "over the limit of 2,147,483,648 (2^31)" in text
+    assert "\n" not in text
+
+
+def test_the_batch_dimension_does_not_count_and_2_to_the_31_passes(tmp_path: Path) -> None:
+    m = single_op("Relu", {"x": ["N", 1 << 16, 1 << 15]}, ["N", 1 << 16, 1 << 15])
+    from falcon_operator.analysis.loader import check_tensor_sizes
+
+    check_tensor_sizes(m)  # exactly 2^31 elements per request: allowed
+
+
+def test_an_absurd_intermediate_tensor_is_refused_naming_it(tmp_path: Path) -> None:
+    """Small inputs, a graph that blows them up: Expand to [2^20, 2^20], as inferred."""
+    shape = oh.make_tensor("shape", TensorProto.INT64, [2], [1 << 20, 1 << 20])
+    nodes = [
+        oh.make_node("Expand", ["x", "shape"], ["big"]),
+        oh.make_node("ReduceSum", ["big"], ["y"]),
+    ]
+    graph = oh.make_graph(
+        nodes,
+        "blowup",
+        [oh.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1])],
+        [oh.make_tensor_value_info("y", TensorProto.FLOAT, [])],
+        initializer=[shape],
+    )
+    m = oh.make_model(graph, opset_imports=[oh.make_opsetid("", 13)])
+    with pytest.raises(ModelError, match=r"intermediate tensor 'big' has 1,099,511,627,776"):
+        load_model(_save(m, tmp_path / "blowup.onnx"))

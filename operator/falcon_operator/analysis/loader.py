@@ -20,6 +20,39 @@ DecodeError: type[Exception] = importlib.import_module("google.protobuf.message"
 
 #: oldest default-domain opset the analysis accepts (shape inference is unreliable before it)
 MIN_OPSET = 7
+#: most elements one request may put in (or get from) one declared input or output: 2^31
+#: (8 GiB of float32). Beyond it no serving configuration is sane, and sizes computed from it
+#: overflow downstream; the batch dimension counts as 1.
+MAX_ELEMENTS = 2**31
+
+
+def _declared_elements(value: onnx.ValueInfoProto) -> tuple[int, list[str]]:
+    """(elements per request, the shape as written) of a declared graph input or output; a
+    symbolic or unknown dimension (the batch) counts as 1."""
+    dims = value.type.tensor_type.shape.dim if value.type.HasField("tensor_type") else []
+    total, shape = 1, []
+    for dim in dims:
+        if dim.HasField("dim_value"):
+            total *= max(int(dim.dim_value), 1)
+            shape.append(str(dim.dim_value))
+        else:
+            shape.append(dim.dim_param or "?")
+    return total, shape
+
+
+def check_tensor_sizes(model: onnx.ModelProto, *, source: str = "model") -> None:
+    """Refuse a declared input or output of more than :data:`MAX_ELEMENTS` elements per
+    request, naming it (a hostile or broken model, not one a configuration can serve)."""
+    weights = {t.name for t in model.graph.initializer}
+    declared = [("input", i) for i in model.graph.input if i.name not in weights]
+    declared += [("output", o) for o in model.graph.output]
+    for kind, value in declared:
+        total, shape = _declared_elements(value)
+        if total > MAX_ELEMENTS:
+            raise ModelError(
+                f"{source}: {kind} {value.name!r} declares {total:,} elements per request "
+                f"(shape [{', '.join(shape)}]), over the limit of {MAX_ELEMENTS:,} (2^31)"
+            )
 
 
 def default_opset(model: onnx.ModelProto) -> int | None:
@@ -48,6 +81,7 @@ def validate_model(model: onnx.ModelProto, *, source: str = "model") -> None:
     weights = {t.name for t in model.graph.initializer}
     if not [i for i in model.graph.input if i.name not in weights]:
         raise ModelError(f"{source}: the ONNX graph has no inputs")
+    check_tensor_sizes(model, source=source)
     try:
         onnx.checker.check_model(model)
     except (onnx.checker.ValidationError, ValueError) as exc:
@@ -58,9 +92,17 @@ def prepare_model(model: onnx.ModelProto, *, source: str = "model") -> onnx.Mode
     """Validate ``model`` and return a copy with inferred shapes (strict mode off)."""
     validate_model(model, source=source)
     try:
-        return onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False)
+        inferred = onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False)
     except (onnx.shape_inference.InferenceError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{source}: shape inference failed: {one_line(exc)}") from exc
+    for value in inferred.graph.value_info:  # what the declared sizes imply inside the graph
+        total, shape = _declared_elements(value)
+        if total > MAX_ELEMENTS:
+            raise ModelError(
+                f"{source}: intermediate tensor {value.name!r} has {total:,} elements per "
+                f"request (shape [{', '.join(shape)}]), over the limit of {MAX_ELEMENTS:,} (2^31)"
+            )
+    return inferred
 
 
 def load_model(path: Path | str) -> onnx.ModelProto:

@@ -114,8 +114,9 @@ def analyse(
     try:
         workload, profile = workload_from_onnx(path)
     except FalconError as exc:
+        text = str(exc).replace(f"{path}: ", "")  # the operator's temporary copy says nothing
         raise PermanentError(
-            f"spec.model: cannot analyse the model: {exc}", reason="InvalidModel"
+            f"spec.model: cannot analyse the model: {text}", reason="InvalidModel"
         ) from None
     return workload, model.operator_profile or profile.shares()
 
