@@ -28,13 +28,19 @@ from falcon_e2e.operator import (
 )
 from kubernetes import client
 
+from falcon_operator.spec.constants import COMPONENT_LABEL, FIELD_MANAGER, MANAGED_BY_LABEL
+
 CHART = REPO / "charts" / "falcon-operator"
+# networkPolicy.modelStore of the "netpol" value set: a port-limited block and an open one
+MODEL_STORE = '[{"cidr":"10.0.0.0/8","ports":[443]},{"cidr":"192.168.10.0/24"}]'
 VALUE_SETS = {
     "default": [],
     "namespaced": ["--set", "watchNamespaces={a,b}"],
     "replicas": ["--set", "replicaCount=3", "--set", "metrics.serviceMonitor.enabled=true"],
     "minimal": ["--set", "rbac.allowApplyOutput=false", "--set", "leaderElection.enabled=false"],
-}
+    "netpol": ["--set", "networkPolicy.enabled=true", "--set", "networkPolicy.namespaces={a,b}",
+               "--set-json", f"networkPolicy.modelStore={MODEL_STORE}"],
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("values", sorted(VALUE_SETS))
@@ -54,13 +60,15 @@ def test_chart_rejects_unknown_values(cluster: Cluster) -> None:
     assert proc.returncode != 0 and "additional properties 'imageTag' not allowed" in proc.stderr
 
 
-@pytest.mark.parametrize("values", ["default", "namespaced", "minimal"])
+@pytest.mark.parametrize("values", ["default", "namespaced", "minimal", "netpol"])
 def test_rendered_chart_passes_a_server_side_dry_run(
     cluster: Cluster, namespace: str, crds: None, values: str
 ) -> None:
     args = VALUE_SETS[values]
     if values == "namespaced":  # namespaces that exist
         args = ["--set", f"watchNamespaces={{{namespace}}}"]
+    if values == "netpol":
+        args = [*args, "--set", f"networkPolicy.namespaces={{{namespace}}}"]
     rendered = cluster.tool("helm", "template", "falcon", str(CHART), "-n", namespace, *args)
     docs = [d for d in yaml.safe_load_all(rendered) if d]
     kinds = [d["kind"] for d in docs]
@@ -71,6 +79,74 @@ def test_rendered_chart_passes_a_server_side_dry_run(
         "kubectl", "apply", "--dry-run=server", "-n", namespace, "-f", "-", stdin=rendered
     )
     assert out.count("(server dry run)") == len(kinds), out
+
+
+def _policies(cluster: Cluster, *args: str) -> list[dict]:
+    rendered = cluster.tool("helm", "template", "falcon", str(CHART), *args)
+    return [d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "NetworkPolicy"]
+
+
+def test_network_policy_for_trial_pods(cluster: Cluster) -> None:
+    """One egress policy per listed namespace on the trial pods: DNS (UDP and TCP 53 to
+    kube-dns) and the model store's CIDR blocks with their ports; no ingress rules."""
+    assert _policies(cluster) == []  # off by default
+    policies = _policies(cluster, *VALUE_SETS["netpol"])
+    assert sorted(p["metadata"]["namespace"] for p in policies) == ["a", "b"]
+    for policy in policies:
+        assert policy["metadata"]["name"] == "falcon-operator-trial-egress"
+        spec = policy["spec"]
+        # the labels the operator puts on trial pods (trials/naming.py)
+        trial = {COMPONENT_LABEL: "trial", MANAGED_BY_LABEL: FIELD_MANAGER}
+        assert spec["podSelector"] == {"matchLabels": trial}
+        assert spec["policyTypes"] == ["Egress"] and "ingress" not in spec
+        dns, store, other = spec["egress"]
+        assert dns["to"] == [
+            {
+                "namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": "kube-system"}
+                },
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+        ]
+        assert dns["ports"] == [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]
+        assert store == {
+            "to": [{"ipBlock": {"cidr": "10.0.0.0/8"}}],
+            "ports": [{"protocol": "TCP", "port": 443}],
+        }
+        assert other == {"to": [{"ipBlock": {"cidr": "192.168.10.0/24"}}]}  # every port
+
+    # the namespaces default to watchNamespaces; extraEgress is appended as is; a custom DNS
+    namespaced = _policies(cluster, "--set", "networkPolicy.enabled=true",
+        "--set", "watchNamespaces={ml}", "--set", "networkPolicy.dns.podSelector.k8s-app=dns",
+        "--set-json", 'networkPolicy.extraEgress=[{"ports":[{"port":8125,"protocol":"UDP"}]}]',
+    )  # fmt: skip
+    (policy,) = namespaced
+    assert policy["metadata"]["namespace"] == "ml"
+    dns, extra = policy["spec"]["egress"]
+    assert dns["to"][0]["podSelector"] == {"matchLabels": {"k8s-app": "dns"}}
+    assert extra == {"ports": [{"port": 8125, "protocol": "UDP"}]}
+
+
+@pytest.mark.parametrize(
+    ("values", "error"),
+    [
+        ([], "networkPolicy.enabled needs networkPolicy.namespaces"),  # cluster-wide watching
+        (["--set-json", 'networkPolicy.modelStore=[{"cidr":"10.0.0.0"}]'], "cidr"),
+        (["--set-json", 'networkPolicy.modelStore=[{"cidr":"10.0.0.0/8","ports":["https"]}]'],
+         "ports"),
+        (["--set-json", 'networkPolicy.extraEgress=[{"from":[]}]'], "'from' not allowed"),
+    ],
+)  # fmt: skip
+def test_network_policy_rejects_bad_values(cluster: Cluster, values: list[str], error: str) -> None:
+    proc = subprocess.run(
+        [str(cluster.binary("helm")), "template", "x", str(CHART),
+         "--set", "networkPolicy.enabled=true", *values],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode != 0 and error in proc.stderr, proc.stderr
 
 
 def test_crds_switches(cluster: Cluster) -> None:
