@@ -8,12 +8,17 @@ Kept apart from :mod:`falcon_operator.metrics`, which reads *Triton's* metrics. 
 - ``falcon_best_objective{namespace,search}`` — best objective value so far (the search's
   metric: requests/s per dollar-hour, or 1 / the target fleet's $/h; docs/prices.md)
 - ``falcon_pod_reuse_saved_seconds_total`` — pod start-up time saved by reusing trial pods
+- ``falcon_simulation_cpu_seconds_total`` — CPU time the simulated fleet took
+  (``--simulate-trials`` only): what of the operator's CPU is the stand-in for Triton, not the
+  operator (``make bench-operator`` reports the two apart)
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
+from collections.abc import Iterator
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -34,6 +39,11 @@ BEST = Gauge(
 )
 SAVED = Counter(
     "falcon_pod_reuse_saved_seconds", "Pod start-up seconds saved by reusing trial pods"
+)
+
+SIMULATION = Counter(
+    "falcon_simulation_cpu_seconds",
+    "CPU seconds the simulated fleet took measuring trials (--simulate-trials only)",
 )
 
 _phases: dict[tuple[str, str], str] = {}
@@ -77,3 +87,13 @@ def suggestion_took(seconds: float) -> None:
 
 def pod_reuse_saved(seconds: float) -> None:
     SAVED.inc(max(seconds, 0.0))
+
+
+@contextlib.contextmanager
+def simulating() -> Iterator[None]:
+    """Count the CPU time of the block (this thread's) as the trial simulation's."""
+    t0 = time.thread_time()
+    try:
+        yield
+    finally:
+        SIMULATION.inc(max(time.thread_time() - t0, 0.0))

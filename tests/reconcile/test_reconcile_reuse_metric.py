@@ -93,3 +93,22 @@ def test_a_reused_trial_cancelled_before_its_record_adds_nothing() -> None:
     asyncio.run(run())
     assert _counter() == before
     assert api.configmaps["resnet-mini-trials"].get("data", {}) == {}
+
+
+def test_the_simulation_counter_grows_with_simulated_trials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``falcon_simulation_cpu_seconds_total``: the simulated fleet's CPU, apart from the rest."""
+    monkeypatch.setattr(
+        search, "prepare", functools.partial(prepare, knowledge=lambda _: shipped_knowledge())
+    )
+    name = "falcon_simulation_cpu_seconds_total"
+    before = REGISTRY.get_sample_value(name) or 0.0
+    api = FakeKube()
+    body = search_body(budget={"maxTrials": 2, "maxParallelTrials": 2})
+    settings = ControllerSettings(poll_s=0.05, simulate=SimulationSettings(0.05))
+    fin = asyncio.run(
+        asyncio.wait_for(search.run_search(api.kube, settings, body, stop=Never()), 60)
+    )
+    assert fin is not None and fin.phase == "Succeeded"
+    assert (REGISTRY.get_sample_value(name) or 0.0) > before

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from falcon_operator import telemetry
 from falcon_operator.core.catalog import Catalog, load_catalog
 from falcon_operator.core.errors import FalconError, PermanentError, SpecError, TransientError
 from falcon_operator.fleet.knowledge import cached_fleet_knowledge
@@ -156,13 +157,14 @@ async def prepare(
         if settings.simulate is not None:
             if path is None or workload is None:
                 raise SpecError("simulated trials need the model in spec.model.configMapRef")
-            sim = SimulatedFleet(
-                workload,
-                settings.simulate,
-                objective=resolved.objective,
-                seed=spec.algorithm.seed,
-                catalog=resolved.catalog,
-            )
+            with telemetry.simulating():
+                sim = SimulatedFleet(
+                    workload,
+                    settings.simulate,
+                    objective=resolved.objective,
+                    seed=spec.algorithm.seed,
+                    catalog=resolved.catalog,
+                )
         annotations = (body.get("metadata") or {}).get("annotations") or {}
         faults = FaultPlan.parse(annotations.get(SIMULATED_FAULT_ANNOTATION) if sim else None)
     except BaseException:
