@@ -1,24 +1,37 @@
-"""Many concurrent searches against one operator: wall time, trials, operator CPU and memory.
+"""One operator under load on the e2e cluster: concurrent searches, an API-server pause, a long
+history. ``make bench-operator`` runs the three scenarios and writes bench/results/operator/.
 
-    .venv/bin/python e2e/bench_operator.py --searches 20      # make bench-operator
+    .venv/bin/python e2e/bench_operator.py                       # make bench-operator
+    .venv/bin/python e2e/bench_operator.py --scenario many --searches 20 --namespaces 2
 
-Starts (or reuses) the e2e cluster, creates a namespace with the model ConfigMap, runs
-``falcon operator run --simulate-trials`` as a subprocess, creates N copies of the example
-search (seeds 0..N-1) at once and waits until every one has ended. The GPU pools are shared,
-so trials queue for GPUs (pendingTimeoutSeconds is raised accordingly). Prints one summary line
-and writes JSON with --out.
+Scenarios (each with its own operator process, ``falcon operator run --simulate-trials`` with
+the chart's defaults: poll every 2 s, leader election on):
+
+- ``many``: N copies of the example search (seeds 0..N-1) spread over K namespaces, created at
+  once, on roomy KWOK pools (``falcon_e2e.bench.roomy_pools``: no trial waits for a GPU), until
+  every search is terminal. Reports the operator's peak RSS and CPU, with the simulated fleet's
+  CPU (``falcon_simulation_cpu_seconds_total``, the stand-in for Triton) apart; the API requests
+  per search from the API server's ``apiserver_request_total`` (the bench's own polling
+  subtracted); searches the operator never picked up; duplicate trials.
+- ``pause``: the same, with the kube-apiserver process stopped (SIGSTOP) for ``--pause-s``
+  seconds once the searches are under way. Every search must still end, without a trial
+  recorded twice or a configuration measured twice.
+- ``history``: one search of 500 trials (32 in parallel, a 512-configuration space, short
+  simulated trials): the JSON size of the search object and of its history ConfigMap against
+  the API server's 1 MiB object limit (etcd's request limit is 1.5 MiB).
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import yaml
 from kubernetes import client
@@ -26,105 +39,244 @@ from kubernetes import config as kubeconfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from falcon_e2e.cluster import up
-from falcon_e2e.operator import (
-    EXAMPLE,
-    GROUP,
-    PLURAL,
-    VERSION,
-    OperatorProcess,
-    delete_searches,
-    model_configmap,
-)
+from falcon_e2e import bench
+from falcon_e2e.cluster import Cluster, up
+from falcon_e2e.nodepools import load, sync
+from falcon_e2e.operator import EXAMPLE, GROUP, PLURAL, VERSION, OperatorProcess, model_configmap
+
+REPO = Path(__file__).resolve().parents[1]
+LIMIT_BYTES = 1024 * 1024
+TERMINAL = ("Succeeded", "Failed")
+
+
+def operator_metric(op: OperatorProcess, name: str) -> float:
+    """One sample of the operator's own /metrics (0 when absent)."""
+    from urllib.request import urlopen
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = urlopen(f"http://127.0.0.1:{op.metrics_port}/metrics", timeout=10).read().decode()
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name:
+                return float(s.value)
+    return 0.0
+
+
+class Bench:
+    """The cluster, the API clients and the bench's own request count."""
+
+    def __init__(self, cluster: Cluster, work: Path) -> None:
+        self.cluster, self.work = cluster, work
+        api = kubeconfig.new_client_from_config(config_file=str(cluster.kubeconfig))
+        self.core, self.custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
+        #: the bench's own requests while measuring, subtracted from the API server's counts
+        self.own: Counter[bench.Key] = Counter()
+
+    def namespaces(self, n: int) -> list[str]:
+        tag = uuid.uuid4().hex[:5]
+        names = [f"bench-{tag}-{i}" for i in range(n)]
+        for ns in names:
+            self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
+        for ns in names:
+            while not any(
+                sa.metadata.name == "default"
+                for sa in self.core.list_namespaced_service_account(ns).items
+            ):
+                time.sleep(0.2)
+            model_configmap(self.core, ns)
+        return names
+
+    def searches(self) -> list[dict[str, Any]]:
+        self.own[("autoconfig.falcon.io", "inferenceconfigsearches", "", "LIST")] += 1
+        items: list[dict[str, Any]] = self.custom.list_cluster_custom_object(
+            GROUP, VERSION, PLURAL
+        )["items"]
+        return items
+
+    def wait(
+        self,
+        op: OperatorProcess,
+        names: set[str],
+        *,
+        timeout: float,
+        pause_at: float | None = None,
+        pause_s: float = 0.0,
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Poll every 2 s until the searches in ``names`` are terminal; (their objects, figures)."""
+        t0, peak, paused = time.monotonic(), 0.0, {}
+        objs: list[dict[str, Any]] = []
+        while time.monotonic() - t0 < timeout:
+            if pause_at is not None and not paused and time.monotonic() - t0 >= pause_at:
+                paused = self.pause(pause_s, t0)
+            objs = [o for o in self.searches() if _key(o) in names]
+            peak = max(peak, op.sample().peak_rss_mb)
+            done = sum((o.get("status") or {}).get("phase") in TERMINAL for o in objs)
+            print(f"[bench] {time.monotonic() - t0:6.1f} s: {done}/{len(names)} terminal, "
+                  f"operator peak RSS {peak:.0f} MB", file=sys.stderr, flush=True)  # fmt: skip
+            if done == len(names) and len(objs) == len(names):
+                break
+            time.sleep(2.0)
+        return objs, {"wall_s": round(time.monotonic() - t0, 1), "peak": peak, **paused}
+
+    def pause(self, seconds: float, t0: float) -> dict[str, Any]:
+        pid = bench.apiserver_pid(self.cluster)
+        at = time.monotonic() - t0
+        print(f"[bench] pausing kube-apiserver (pid {pid}) for {seconds:g} s", file=sys.stderr)
+        with bench.paused(pid):
+            time.sleep(seconds)
+        back = bench.wait_ready(self.core)
+        return {
+            "paused_at_s": round(at, 1),
+            "paused_s": seconds,
+            "answered_after_s": round(back, 1),
+        }
+
+
+def _key(obj: dict[str, Any]) -> str:
+    return f"{obj['metadata']['namespace']}/{obj['metadata']['name']}"
+
+
+def _example(seed: int, name: str) -> dict[str, Any]:
+    body = yaml.safe_load(EXAMPLE.read_text())
+    body["metadata"]["name"] = name
+    body["spec"]["algorithm"]["seed"] = seed
+    body["spec"]["output"]["mode"] = "Status"
+    return body
+
+
+def many(b: Bench, args: argparse.Namespace, *, pause: bool) -> dict[str, Any]:
+    """N searches over K namespaces; optionally the API server paused mid-run."""
+    namespaces = b.namespaces(args.namespaces)
+    log = b.work / f"operator-{'pause' if pause else 'many'}.log"
+    op = OperatorProcess(b.cluster.kubeconfig, namespaces, log, "--poll-seconds", "2").start()
+    time.sleep(5)  # imports and the knowledge base
+    before, cpu0, sim0 = bench.ApiRequests.snapshot(b.cluster), op.sample().cpu_s, 0.0
+    sim0 = operator_metric(op, "falcon_simulation_cpu_seconds_total")
+    b.own.clear()
+    names = set()
+    for i in range(args.searches):
+        ns = namespaces[i % len(namespaces)]
+        body = _example(i, f"s{i:03d}")
+        b.own[("autoconfig.falcon.io", "inferenceconfigsearches", "", "POST")] += 1
+        b.custom.create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, body)
+        names.add(f"{ns}/s{i:03d}")
+    objs, figures = b.wait(
+        op, names, timeout=args.timeout, pause_at=args.pause_at if pause else None,
+        pause_s=args.pause_s,
+    )  # fmt: skip
+    delta = bench.ApiRequests.snapshot(b.cluster).since(before)
+    cpu = op.sample().cpu_s - cpu0
+    sim = operator_metric(op, "falcon_simulation_cpu_seconds_total") - sim0
+    requests = bench.operator_requests(delta, own=b.own)
+    reports = [bench.search_report(b.core, o) for o in objs]
+    op.stop()
+    n = len(names)
+    phases = Counter((o.get("status") or {}).get("phase") for o in objs)
+    result = {
+        "scenario": "pause" if pause else "many",
+        "searches": n,
+        "namespaces": len(namespaces),
+        "terminal": sum(phases[p] for p in TERMINAL),
+        "succeeded": phases["Succeeded"],
+        "failed": phases["Failed"],
+        "not_picked_up": sum(not r["picked_up"] for r in reports),
+        "trials": sum(r["trials"] for r in reports),
+        "duplicate_configs": sum(r["duplicate_configs"] for r in reports),
+        "duplicate_indices": sum(r["duplicate_indices"] for r in reports),
+        "wall_s": figures["wall_s"],
+        "operator_peak_rss_mb": round(figures["peak"], 1),
+        "operator_cpu_s": round(cpu, 1),
+        "simulation_cpu_s": round(sim, 1),
+        "operator_cpu_s_without_simulation": round(cpu - sim, 1),
+        "cpu_s_per_search": round((cpu - sim) / n, 2),
+        "api_requests": sum(requests.values()),
+        "api_requests_per_search": round(sum(requests.values()) / n, 1),
+        "api_requests_by_kind": dict(requests.most_common()),
+        "largest_search_bytes": max(r["search_bytes"] for r in reports),
+        "largest_history_bytes": max(r["history_bytes"] for r in reports),
+    }
+    result |= {k: v for k, v in figures.items() if k not in ("wall_s", "peak")}
+    for ns in namespaces:
+        b.core.delete_namespace(ns)
+    return result
+
+
+def history(b: Bench, args: argparse.Namespace) -> dict[str, Any]:
+    """One search of 500 trials: how large its status and history grow."""
+    (ns,) = b.namespaces(1)
+    log = b.work / "operator-history.log"
+    op = OperatorProcess(
+        b.cluster.kubeconfig, [ns], log, "--poll-seconds", "1", "--sim-trial-seconds", "0.2"
+    ).start()
+    time.sleep(5)
+    body = _example(0, "long")
+    body["spec"]["searchSpace"] = {
+        "gpus": [{"type": "T4"}, {"type": "V100"}, {"type": "A100"}, {"type": "H100"}],
+        "cpus": [1, 2, 4, 8],
+        "batchSizes": [1, 2, 4, 8, 16, 32, 64, 128],
+        "instanceCounts": [1, 2, 3, 4],
+    }
+    body["spec"]["budget"] |= {"maxTrials": 500, "maxParallelTrials": 32, "maxFailedTrials": 500,
+                               "pendingTimeoutSeconds": 300}  # fmt: skip
+    b.custom.create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, body)
+    objs, figures = b.wait(op, {f"{ns}/long"}, timeout=args.timeout)
+    op.stop()
+    (obj,) = objs
+    report = bench.search_report(b.core, obj)
+    status = obj.get("status") or {}
+    result = {
+        "scenario": "history",
+        "phase": status.get("phase"),
+        "message": status.get("message"),
+        "trials": report["trials"],
+        "wall_s": figures["wall_s"],
+        "search_bytes": report["search_bytes"],
+        "status_bytes": len(json.dumps(status)),
+        "history_bytes": report["history_bytes"],
+        "limit_bytes": LIMIT_BYTES,
+        "history_share_of_limit": round(report["history_bytes"] / LIMIT_BYTES, 3),
+        "duplicate_configs": report["duplicate_configs"],
+    }
+    b.core.delete_namespace(ns)
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--searches", type=int, default=20)
-    ap.add_argument("--trials", type=int, default=6)
-    ap.add_argument(
-        "--trial-seconds",
-        type=float,
-        default=None,
-        help="wall-clock seconds per simulated trial (default: the example budget's)",
-    )
+    ap.add_argument("--scenario", action="append", choices=["many", "pause", "history"],
+                    help="repeatable; default: all three")  # fmt: skip
+    ap.add_argument("--searches", type=int, default=100)
+    ap.add_argument("--namespaces", type=int, default=10)
+    ap.add_argument("--nodes-per-pool", type=int, default=13,
+                    help="roomy KWOK nodes (8 GPUs each) added per GPU pool")  # fmt: skip
+    ap.add_argument("--pause-at", type=float, default=20.0, help="seconds into the run")
+    ap.add_argument("--pause-s", type=float, default=30.0)
     ap.add_argument("--timeout", type=float, default=900.0)
-    ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--out", type=Path, default=REPO / "bench/results/operator")
     args = ap.parse_args(argv)
+    scenarios = args.scenario or ["many", "pause", "history"]
     work = Path(tempfile.mkdtemp(prefix="falcon-bench-"))
     cluster = up(work / "cluster-up.log")
-    api = kubeconfig.new_client_from_config(config_file=str(cluster.kubeconfig))
-    core, custom = client.CoreV1Api(api), client.CustomObjectsApi(api)
-    import subprocess
-
-    subprocess.run(
-        [
-            str(cluster.binary("kubectl")),
-            "--kubeconfig",
-            str(cluster.kubeconfig),
-            "apply",
-            "-f",
-            str(EXAMPLE.parents[1] / "crds"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    ns = f"bench-{uuid.uuid4().hex[:6]}"
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
-    while not any(
-        sa.metadata.name == "default" for sa in core.list_namespaced_service_account(ns).items
-    ):
-        time.sleep(0.2)
-    model_configmap(core, ns)
-    extra = [] if args.trial_seconds is None else ["--sim-trial-seconds", str(args.trial_seconds)]
-    op = OperatorProcess(cluster.kubeconfig, [ns], work / "operator.log", *extra).start()
-    time.sleep(4)  # operator start-up (imports, knowledge base)
-    base = yaml.safe_load(EXAMPLE.read_text())
-    base["spec"]["budget"].update(maxTrials=args.trials, pendingTimeoutSeconds=600)
-    base["spec"]["output"]["mode"] = "Status"
-    t0 = time.monotonic()
-    for i in range(args.searches):
-        body = copy.deepcopy(base)
-        body["metadata"]["name"] = f"s{i:02d}"
-        body["spec"]["algorithm"]["seed"] = i
-        custom.create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, body)
-    cpu0, peak, samples = op.sample().cpu_s, 0.0, []
-    phases: dict[str, str] = {}
-    while time.monotonic() - t0 < args.timeout:
-        items = custom.list_namespaced_custom_object(GROUP, VERSION, ns, PLURAL)["items"]
-        phases = {o["metadata"]["name"]: (o.get("status") or {}).get("phase", "") for o in items}
-        u = op.sample()
-        peak = max(peak, u.peak_rss_mb)
-        samples.append((time.monotonic() - t0, u.cpu_s - cpu0))
-        if all(p in ("Succeeded", "Failed") for p in phases.values()):
-            break
-        time.sleep(1.0)
-    wall = time.monotonic() - t0
-    cpu = op.sample().cpu_s - cpu0
-    items = custom.list_namespaced_custom_object(GROUP, VERSION, ns, PLURAL)["items"]
-    trials = sum(((o.get("status") or {}).get("trials") or {}).get("done", 0) for o in items)
-    infeasible = sum(
-        ((o.get("status") or {}).get("trials") or {}).get("infeasible", 0) for o in items
-    )
-    result = {
-        "searches": args.searches,
-        "trials": trials,
-        "infeasible": infeasible,
-        "succeeded": sum(p == "Succeeded" for p in phases.values()),
-        "failed": sum(p == "Failed" for p in phases.values()),
-        "wall_s": round(wall, 1),
-        "operator_cpu_s": round(cpu, 1),
-        "operator_cpu_percent": round(100 * cpu / wall, 1),
-        "operator_peak_rss_mb": round(peak, 1),
-        "trial_seconds": args.trial_seconds,
-    }
-    print(json.dumps(result))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-    delete_searches(custom, ns)
-    op.stop()
-    core.delete_namespace(ns)
-    return 0 if result["succeeded"] == args.searches else 1
+    cluster.tool("kubectl", "apply", "-f", str(REPO / "crds"))
+    b = Bench(cluster, work)
+    sync(b.core, load() + bench.roomy_pools(args.nodes_per_pool), timeout=120)
+    results = []
+    try:
+        for scenario in scenarios:
+            if scenario == "history":
+                results.append(history(b, args))
+            else:
+                results.append(many(b, args, pause=scenario == "pause"))
+            print(json.dumps(results[-1]), flush=True)
+    finally:
+        sync(b.core, load(), timeout=120)  # the e2e pools as they were
+        print(f"[bench] operator logs in {work}", file=sys.stderr)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    ok = all(r.get("terminal", 1) == r.get("searches", 1) for r in results)
+    ok = ok and all(r.get("duplicate_configs", 0) == 0 for r in results)
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

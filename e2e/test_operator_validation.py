@@ -5,6 +5,7 @@ operator survives all of them.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 from collections.abc import Callable
@@ -75,6 +76,11 @@ REJECTED: list[tuple[str, Callable[[Body], None], str]] = [
     ("configmap-without-key", _set(f"{M}.configMapRef", {"name": "m"}), "key: Required value"),
     ("configmap-bad-name", _set(f"{M}.configMapRef.name", "Bad_Name"), "configMapRef.name"),
     ("secret-without-name", _set(f"{M}.credentialsSecretRef", {}), "name: Required value"),
+    (
+        "model-config-chooses-the-backend",
+        _set(f"{M}.modelConfig", {"backend": "python", "default_model_filename": "model.onnx"}),
+        "spec.model.modelConfig may not set platform, backend",
+    ),
     ("profile-share-above-1", _set(f"{M}.operatorProfile", {"conv2d": 1.5}), "operatorProfile"),
     ("no-gpus", _set(f"{SP}.gpus", []), "spec.searchSpace.gpus"),
     ("gpu-without-type", _set(f"{SP}.gpus", [{"wholeGpu": True}]), "type: Required value"),
@@ -140,6 +146,33 @@ REJECTED: list[tuple[str, Callable[[Body], None], str]] = [
     ("unknown-output-mode", _set(f"{S}.output.mode", "Git"), "output.mode"),
     ("bad-deployment-name", _set(f"{S}.output.deploymentName", "Not_A_Name"), "deploymentName"),
     ("negative-replicas", _set(f"{S}.output.replicas", -1), "replicas"),
+    # label keys and values: the CRD's CEL rules, at admission (an invalid key would otherwise
+    # reach the recommended Deployment)
+    (
+        "label-key-with-a-space",
+        _set(f"{S}.output.labels", {"a b": "x"}),
+        "every key of spec.output.labels must be a valid label key",
+    ),
+    (
+        "label-key-too-long",
+        _set(f"{S}.output.labels", {"x" * 64: "x"}),
+        "every key of spec.output.labels must be a valid label key",
+    ),
+    (
+        "label-prefix-not-a-domain",
+        _set(f"{S}.output.labels", {"Team_A/app": "x"}),
+        "every key of spec.output.labels must be a valid label key",
+    ),
+    (
+        "label-value-with-a-slash",
+        _set(f"{S}.output.labels", {"team": "a/b"}),
+        "every value of spec.output.labels must be a valid label value",
+    ),
+    (
+        "node-selector-bad-key",
+        _set(f"{SP}.gpus", [{"type": "T4", "nodeSelector": {"pool name": "a"}}]),
+        "every key of nodeSelector must be a valid label key",
+    ),
     ("unknown-field", _set(f"{S}.budgets", {}), 'unknown field "spec.budgets"'),
     ("wrong-type", _set(f"{S}.budget.maxTrials", "six"), "maxTrials"),
     ("name-too-long", _set("metadata.name", "x" * 60), "at most 52 characters"),
@@ -223,7 +256,36 @@ OPERATOR_REJECTED: list[tuple[str, Callable[[Body], None], str, str]] = [
         "InvalidModel",
         "cannot analyse the model",
     ),
+    (
+        "absurd-input-size",
+        _set(f"{M}.configMapRef", {"name": "absurd", "key": "model.onnx"}),
+        "InvalidModel",
+        "input 'pixels' declares 1,099,511,627,776 elements per request",
+    ),
+    (
+        "disallowed-triton-image",
+        _set(f"{M}.tritonImage", "docker.io/attacker/miner:latest"),
+        "ImageNotAllowed",
+        "spec.model.tritonImage 'docker.io/attacker/miner:latest' matches none of the "
+        "operator's allowed images",
+    ),
 ]
+
+
+def _absurd_model() -> bytes:
+    """A valid ONNX graph whose input declares 2^40 elements per request."""
+    from onnx import TensorProto
+    from onnx import helper as oh
+
+    dims = ["N", 1 << 20, 1 << 20]
+    graph = oh.make_graph(
+        [oh.make_node("Relu", ["pixels"], ["y"])],
+        "absurd",
+        [oh.make_tensor_value_info("pixels", TensorProto.FLOAT, dims)],
+        [oh.make_tensor_value_info("y", TensorProto.FLOAT, dims)],
+    )
+    model = oh.make_model(graph, opset_imports=[oh.make_opsetid("", 13)])
+    return model.SerializeToString()
 
 
 @pytest.mark.parametrize(
@@ -245,6 +307,13 @@ def test_invalid_search_ends_in_a_clear_condition(
         namespace,
         client.V1ConfigMap(
             metadata=client.V1ObjectMeta(name="not-onnx"), data={"model.onnx": "not a model"}
+        ),
+    )
+    absurd = base64.b64encode(_absurd_model()).decode()
+    core.create_namespaced_config_map(
+        namespace,
+        client.V1ConfigMap(
+            metadata=client.V1ObjectMeta(name="absurd"), binary_data={"model.onnx": absurd}
         ),
     )
     body = copy.deepcopy(BASE)

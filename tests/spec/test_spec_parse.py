@@ -187,6 +187,11 @@ def _with(path: str, value: Any) -> dict[str, Any]:
         (_with("algorithm.name", "annealing"), "spec.algorithm.name must be one of"),
         (_with("output.mode", "Git"), "spec.output.mode must be one of"),
         (_with("output.labels", {"a": 1}), "must map strings to strings"),
+        (_with("model.modelConfig", {"backend": "python"}), "modelConfig may not set ['backend']"),
+        (
+            _with("model.modelConfig", {"platform": "x", "default_model_filename": "model.py"}),
+            "may not set ['default_model_filename', 'platform']",
+        ),
         (_with("output.labels", {"a b": "x"}), "spec.output.labels: 'a b' is not a valid label"),
         (_with("output.labels", {"x" * 64: "x"}), "is not a valid label key"),
         (_with("output.labels", {"-a": "x"}), "is not a valid label key"),
@@ -245,3 +250,14 @@ def test_the_crds_label_rules_use_the_parsers_patterns() -> None:
         assert f"every key of {schema} must be a valid label key" in CRD.read_text()
     assert text.count(f"k.matches('{LABEL_KEY.pattern}')") == 2
     assert text.count(f"self[k].matches('{LABEL_VALUE.pattern}')") == 2
+
+
+def test_the_crds_model_config_rule_names_every_execution_field() -> None:
+    from falcon_operator.spec.parse import EXECUTION_FIELDS
+
+    doc = yaml.safe_load(CRD.read_text())
+    spec = doc["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    (rule,) = spec["properties"]["model"]["properties"]["modelConfig"]["x-kubernetes-validations"]
+    assert {f"!has(self.{name})" for name in EXECUTION_FIELDS} == {
+        term.strip() for term in rule["rule"].split("&&")
+    }

@@ -42,6 +42,22 @@ def _ref(raw: f.Raw, key: str, path: str, *, default_key: str | None = None) -> 
     )
 
 
+#: model-config fields that choose what Triton executes (another backend, another file, a
+#: repository agent): with them a search's author could make the Triton image run code of their
+#: own (the python backend would run the model file as Python). The CRD's CEL rule refuses them
+#: too (a unit test compares).
+EXECUTION_FIELDS = frozenset(
+    {
+        "platform",
+        "backend",
+        "runtime",
+        "default_model_filename",
+        "cc_model_filenames",
+        "model_repository_agents",
+    }
+)
+
+
 def parse_model(raw: f.Raw, path: str = "spec.model") -> ModelSpec:
     uri = f.string(raw, "storageUri", path)
     cm = f.section(raw, "configMapRef", path)
@@ -57,6 +73,12 @@ def parse_model(raw: f.Raw, path: str = "spec.model") -> ModelSpec:
     model_config = raw.get("modelConfig") or {}
     if not isinstance(model_config, Mapping):
         raise SpecError(f"{path}.modelConfig must be an object")
+    reserved = sorted(set(model_config) & EXECUTION_FIELDS)
+    if reserved:
+        raise SpecError(
+            f"{path}.modelConfig may not set {reserved}: the trial pods serve the model with "
+            f"Triton's ONNX Runtime backend only (docs/security.md)"
+        )
     return ModelSpec(
         name=f.required_string(raw, "name", path),
         storage_uri=uri,
