@@ -129,8 +129,11 @@ calibrate: $(STAMP) ## fit of the fleet's per-operator GPU speed ratios to the s
 	$(FALCON) calibrate --timings $(DATA)/operators/operator_timings.csv \
 		--json bench/results/calibration/calibration.json --markdown bench/results/calibration/calibration.md
 
-bench-operator: $(STAMP) cluster-tools ## 20 concurrent searches against one operator (CPU, memory, time)
-	$(PY) e2e/bench_operator.py --searches 20
+# the operator bench's scale (docs/operator.md, "The operator under load")
+BENCH_OPERATOR_ARGS ?= --searches 100 --namespaces 10
+
+bench-operator: $(STAMP) cluster-tools ## 100 searches over 10 namespaces, an API-server pause, a 500-trial history (bench/results/operator)
+	$(PY) e2e/bench_operator.py $(BENCH_OPERATOR_ARGS)
 
 perf-analyzer: ## NVIDIA's perf_analyzer 2.41 into $(FALCON_CACHE)/perf_analyzer/ (for bench-runner)
 	@PY=$(PY) bench/perf-analyzer.sh >/dev/null

@@ -50,6 +50,9 @@ wait_ready() {
   return 1
 }
 
+# One controller manager and one scheduler: no leader election, so that neither exits when the
+# API server stops answering for a while (make bench-operator pauses it for 30 s; a lost lease
+# makes them exit, and kwokctl's binary runtime does not restart them).
 create() {
   log "creating cluster $CLUSTER (kube $KUBERNETES_VERSION, etcd $ETCD_VERSION, kwok $KWOK_VERSION)"
   # --kubeconfig "": leave ~/.kube/config alone; the cluster's own kubeconfig is KUBECONFIG_PATH
@@ -65,6 +68,8 @@ create() {
     --kubeconfig "$KWOK_WORKDIR/unused-kubeconfig" \
     --extra-args "kube-apiserver=kubelet-client-certificate=$CLUSTER_DIR/pki/admin.crt" \
     --extra-args "kube-apiserver=kubelet-client-key=$CLUSTER_DIR/pki/admin.key" \
+    --extra-args "kube-controller-manager=leader-elect=false" \
+    --extra-args "kube-scheduler=leader-elect=false" \
     --timeout 5m --wait 2m
   config_hash >"$CLUSTER_DIR/falcon-config.sha256"
 }

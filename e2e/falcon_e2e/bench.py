@@ -108,6 +108,8 @@ def operator_requests(delta: Counter[Key], *, own: Counter[Key]) -> Counter[str]
             continue
         if (group, resource) == ("", "pods") and sub == "status":
             continue  # KWOK, the fake kubelet, writes pod status
+        if verb == "WATCH" and group != "autoconfig.falcon.io":
+            continue  # the operator watches searches only (kopf); the rest are informers
         n -= own.get((group, resource, sub, verb), 0.0)
         if n > 0:
             out[f"{resource}{'/' + sub if sub else ''} {verb}"] += round(n)

@@ -28,3 +28,6 @@ class OperatorSettings:
     #: then cancelled; either way its trial pods are deleted)
     cancellation_timeout_s: float = 5.0
     controller: ControllerSettings = field(default_factory=ControllerSettings)
+    #: glibc malloc arenas of the process (handlers/memory.py; None: glibc's default, up to
+    #: eight per core); MALLOC_ARENA_MAX in the environment wins
+    malloc_arenas: int | None = 2

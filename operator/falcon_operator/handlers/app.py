@@ -22,6 +22,7 @@ import prometheus_client
 
 from falcon_operator.core.errors import FalconError, TransientError
 from falcon_operator.handlers import search
+from falcon_operator.handlers.memory import limit_malloc_arenas
 from falcon_operator.reconcile.kube import Kube, load_api_client
 from falcon_operator.reconcile.lease import LeaseElector
 from falcon_operator.settings import OperatorSettings
@@ -88,6 +89,7 @@ async def _serve(kube: Kube, settings: OperatorSettings, stop: asyncio.Event) ->
 
 async def run_operator(settings: OperatorSettings) -> int:
     """Run until SIGTERM/SIGINT (0) or until leadership is lost (1)."""
+    limit_malloc_arenas(settings.malloc_arenas)  # before the API threads start
     loop = asyncio.get_running_loop()
     loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(64, "falcon"))
     stop = asyncio.Event()
