@@ -123,3 +123,50 @@ def test_a_bug_in_a_trial_is_a_failed_internal_trial_not_a_retry_loop() -> None:
     records = [json.loads(v) for v in api.configmaps["resnet-mini-trials"]["data"].values()]
     assert len(records) == 2 == api.create_calls
     assert all(r["failure"] == "internal" and "a bug" in r["reason"] for r in records)
+
+
+def test_a_bug_while_preparing_fails_the_search_instead_of_retrying_forever(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(*_: Any, **__: Any) -> None:
+        raise ValueError("Input y contains NaN.")
+
+    monkeypatch.setattr(search, "prepare", broken)
+    api = FakeKube()
+    with pytest.raises(PermanentError):
+        asyncio.run(_run(api, search_body(), timeout=10.0))
+    status = api.status["resnet-mini"]
+    assert status["phase"] == "Failed"
+    failed = _condition(status, "Failed")
+    assert failed["reason"] == "InternalError"
+    assert "ValueError: Input y contains NaN." in failed["message"]
+
+
+def test_searches_prepare_at_most_max_preparing_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst of new searches takes turns preparing (the operator's peak memory at 100)."""
+    running, most = 0, 0
+
+    async def slow(*_: Any, **__: Any) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.05)
+        running -= 1
+        raise SpecError("stop here")
+
+    from falcon_operator.core.errors import SpecError
+
+    monkeypatch.setattr(search, "prepare", slow)
+
+    async def burst() -> None:
+        gate = asyncio.Semaphore(SETTINGS.max_preparing)
+        apis = [FakeKube() for _ in range(12)]
+        runs = [
+            search.run_search(api.kube, SETTINGS, search_body(), stop=Never(), preparing=gate)
+            for api in apis
+        ]
+        results = await asyncio.gather(*runs, return_exceptions=True)
+        assert all(isinstance(r, SpecError) for r in results)
+
+    asyncio.run(burst())
+    assert most == SETTINGS.max_preparing == 4

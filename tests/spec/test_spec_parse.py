@@ -188,6 +188,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
         (_with("output.mode", "Git"), "spec.output.mode must be one of"),
         (_with("output.labels", {"a": 1}), "must map strings to strings"),
         (_with("model.modelConfig", {"backend": "python"}), "modelConfig may not set ['backend']"),
+        (_with("model.operatorProfile", {"conv2d": 0, "dense": 0}), "every share is 0"),
         (
             _with("model.modelConfig", {"platform": "x", "default_model_filename": "model.py"}),
             "may not set ['default_model_filename', 'platform']",
@@ -261,3 +262,26 @@ def test_the_crds_model_config_rule_names_every_execution_field() -> None:
     assert {f"!has(self.{name})" for name in EXECUTION_FIELDS} == {
         term.strip() for term in rule["rule"].split("&&")
     }
+
+
+def test_a_hostile_nesting_of_model_config_is_one_line_error() -> None:
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(5000):
+        node["a"] = {}
+        node = node["a"]
+    with pytest.raises(SpecError, match="modelConfig nests deeper than 16 levels"):
+        parse_spec(_with("model.modelConfig", {"parameters": deep}))
+    ok = {"dynamic_batching": {"priority_queue_policy": {"1": {"timeout_action": "REJECT"}}}}
+    assert parse_spec(_with("model.modelConfig", ok)).model.model_config == ok
+
+
+def test_prices_that_make_a_configuration_free_are_refused_at_resolution() -> None:
+    from falcon_operator.core.catalog import load_catalog
+    from falcon_operator.spec import resolve
+
+    free = {"gpuHour": {"T4": 0}, "cpuCoreHour": 0, "memoryGiBHour": 0}
+    with pytest.raises(SpecError, match=r"configurations on \['T4'\] would cost nothing"):
+        resolve(parse_spec(_with("objective.prices", free)), load_catalog())
+    free["cpuCoreHour"] = 0.01  # the cores cost something: every configuration does
+    assert resolve(parse_spec(_with("objective.prices", free)), load_catalog())

@@ -9,6 +9,7 @@ adopts what exists); :class:`PermanentError` / :class:`SpecError` / other delibe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -31,6 +32,9 @@ def register(
     cancellation_timeout_s: float,
 ) -> None:
     """Register the search daemon on ``registry``."""
+    # searches prepare (read and analyse the model, build the strategy) a few at a time: 100
+    # searches created at once would otherwise analyse 100 models at once (docs/operator.md)
+    preparing = asyncio.Semaphore(settings.max_preparing)
 
     @kopf.daemon(
         GROUP,
@@ -46,7 +50,7 @@ def register(
         raw = {k: body[k] for k in body}
         ref = search_ref(raw)
         try:
-            await run_search(kube, settings, raw, stop=stopped)
+            await run_search(kube, settings, raw, stop=stopped, preparing=preparing)
         except errors.TransientError as exc:
             raise kopf.TemporaryError(str(exc), delay=exc.delay) from None
         except errors.FalconError as exc:

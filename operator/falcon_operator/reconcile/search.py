@@ -3,18 +3,27 @@
 A search in a terminal phase is left alone. An invalid spec (or a model that cannot be
 analysed) ends as phase Failed with condition SpecValid=False and the one-line reason; a model
 ConfigMap that does not exist yet is retried (phase Pending, SpecValid=False, the error's reason:
-ConfigMapNotFound). A permanent error while trials run (trial pods forbidden, e.g. by a
+ConfigMapNotFound). Any other error while preparing (a bug included) ends it Failed too, never
+retried forever. A permanent error while trials run (trial pods forbidden, e.g. by a
 ResourceQuota) ends the search Failed through its finish, condition reason the API's (Forbidden).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from falcon_operator import telemetry
-from falcon_operator.core.errors import DataError, PermanentError, SpecError, TransientError
+from falcon_operator.core.errors import (
+    DataError,
+    FalconError,
+    PermanentError,
+    SpecError,
+    TransientError,
+)
 from falcon_operator.reconcile.kube import Kube
 from falcon_operator.reconcile.loop import SearchLoop, StopSignal
 from falcon_operator.reconcile.plan import Finish
@@ -73,9 +82,15 @@ async def _not_ready(
 
 
 async def run_search(
-    kube: Kube, settings: ControllerSettings, body: Mapping[str, Any], *, stop: StopSignal
+    kube: Kube,
+    settings: ControllerSettings,
+    body: Mapping[str, Any],
+    *,
+    stop: StopSignal,
+    preparing: asyncio.Semaphore | None = None,
 ) -> Finish | None:
-    """Run the search of ``body`` until it ends (its Finish) or ``stop`` is set (None)."""
+    """Run the search of ``body`` until it ends (its Finish) or ``stop`` is set (None);
+    ``preparing`` bounds how many searches prepare at once."""
     ref = search_ref(body)
     status = body.get("status") or {}
     generation = int((body.get("metadata") or {}).get("generation") or 1)
@@ -89,13 +104,23 @@ async def run_search(
         await kube.patch_search_status(ref.namespace, ref.name, PREPARING)
         telemetry.set_phase(ref.namespace, ref.name, "Pending")
     try:
-        ctx = await prepare(kube, settings, ref, body, observe=telemetry.suggestion_took)
-    except (SpecError, PermanentError, DataError) as exc:
-        await _not_ready(kube, ref, status, generation, exc, final=True)
-        raise
+        async with preparing or contextlib.nullcontext():
+            ctx = await prepare(kube, settings, ref, body, observe=telemetry.suggestion_took)
     except TransientError as exc:
         await _not_ready(kube, ref, status, generation, exc, final=False)
         raise
+    except FalconError as exc:  # a spec, model or knowledge the search cannot start from
+        await _not_ready(kube, ref, status, generation, exc, final=True)
+        raise
+    except Exception as exc:  # a bug: end the search with it rather than retry it forever
+        log.exception("search %s/%s: preparing failed", ref.namespace, ref.name)
+        error = PermanentError(
+            f"internal error while preparing the search: {type(exc).__name__}: {exc} "
+            f"(a bug of the operator; its log has the traceback)",
+            reason="InternalError",
+        )
+        await _not_ready(kube, ref, status, generation, error, final=True)
+        raise error from None
     try:
         loop = SearchLoop(kube, ctx, settings, stop=stop, status=status, generation=generation)
         try:

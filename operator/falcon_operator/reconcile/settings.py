@@ -25,5 +25,8 @@ class ControllerSettings:
     image_policy: ImagePolicy = field(default_factory=ImagePolicy)
     #: seconds to wait before retrying after a transient error (API server unreachable)
     retry_s: float = 5.0
+    #: searches that prepare at once (read and analyse their model, build their strategy):
+    #: a burst of new searches waits its turn rather than analysing every model at once
+    max_preparing: int = 4
     #: real trials: seconds to wait for the runner's report after the pod is ready
     report_timeout_s: float = 1800.0

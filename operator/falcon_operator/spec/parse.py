@@ -58,6 +58,26 @@ EXECUTION_FIELDS = frozenset(
 )
 
 
+#: deepest nesting of spec.model.modelConfig (Triton's deepest fields are a few levels down;
+#: a hostile spec nested thousands deep would exhaust the renderer's recursion)
+MODEL_CONFIG_DEPTH = 16
+
+
+def _depth(value: object) -> int:
+    """Nesting depth of a JSON value, iteratively (no recursion on hostile input)."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        if deepest > MODEL_CONFIG_DEPTH:
+            return deepest
+        if isinstance(node, Mapping):
+            stack += [(v, level + 1) for v in node.values()]
+        elif isinstance(node, list):
+            stack += [(v, level + 1) for v in node]
+    return deepest
+
+
 def parse_model(raw: f.Raw, path: str = "spec.model") -> ModelSpec:
     uri = f.string(raw, "storageUri", path)
     cm = f.section(raw, "configMapRef", path)
@@ -70,9 +90,19 @@ def parse_model(raw: f.Raw, path: str = "spec.model") -> ModelSpec:
         raise SpecError(f"{path}.format must be onnx, got {fmt!r}")
     secret = f.section(raw, "credentialsSecretRef", path)
     profile = f.number_map(raw, "operatorProfile", path, low=0.0, high=1.0)
+    if profile and sum(profile.values()) <= 0:
+        raise SpecError(
+            f"{path}.operatorProfile: every share is 0; give at least one operator a share "
+            f"above 0, or leave the profile out to have the model analysed"
+        )
     model_config = raw.get("modelConfig") or {}
     if not isinstance(model_config, Mapping):
         raise SpecError(f"{path}.modelConfig must be an object")
+    if _depth(model_config) > MODEL_CONFIG_DEPTH:
+        raise SpecError(
+            f"{path}.modelConfig nests deeper than {MODEL_CONFIG_DEPTH} levels; a Triton model "
+            f"configuration never does"
+        )
     reserved = sorted(set(model_config) & EXECUTION_FIELDS)
     if reserved:
         raise SpecError(

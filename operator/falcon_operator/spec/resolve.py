@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from falcon_operator.core.catalog import Catalog
 from falcon_operator.core.errors import DataError, SpecError
-from falcon_operator.core.knobs import GPU, GPU_MEMORY, build_space
+from falcon_operator.core.knobs import CPUS, GPU, GPU_MEMORY, build_space
 from falcon_operator.core.objective import Objective
 from falcon_operator.core.prices import PriceOverrides
 from falcon_operator.core.space import Space, Value
@@ -92,17 +92,25 @@ def resolve(
     """Resolve ``spec``; ``prices`` (from a prices ConfigMap) replace ``spec.objective.prices``."""
     choices = gpu_choices(spec.search_space, catalog)
     o = spec.objective
+    space = search_space(spec.search_space, choices)
+    objective = Objective.of(
+        catalog,
+        metric=o.metric,
+        prices=prices or o.prices,
+        slo_p99_ms=o.slo_p99_ms,
+        target_rps=o.target_rps,
+        host_memory_gib=spec.search_space.host_memory_gib,
+    )
+    free = sorted(
+        {str(g) for g in space.knob(GPU).values for c in space.knob(CPUS).values
+         if objective.cost_per_hour({GPU: g, CPUS: c}) <= 0}
+    )  # fmt: skip
+    if free:
+        raise SpecError(
+            f"spec.objective.prices: configurations on {free} would cost nothing per hour (the "
+            f"GPU, core and memory prices are all 0), so requests per second per dollar is "
+            f"undefined; give the GPU, the cores or the memory a price"
+        )
     return ResolvedSearch(
-        spec=spec,
-        catalog=catalog,
-        choices=choices,
-        space=search_space(spec.search_space, choices),
-        objective=Objective.of(
-            catalog,
-            metric=o.metric,
-            prices=prices or o.prices,
-            slo_p99_ms=o.slo_p99_ms,
-            target_rps=o.target_rps,
-            host_memory_gib=spec.search_space.host_memory_gib,
-        ),
+        spec=spec, catalog=catalog, choices=choices, space=space, objective=objective
     )
