@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,7 @@ def test_the_cache_is_keyed_on_objective_prices_catalog_slo_and_space(
     from falcon_operator.knowledge.base import build_knowledge
 
     monkeypatch.setenv("FALCON_CACHE", str(tmp_path))
-    monkeypatch.setattr(fk, "_LOADED", {})
+    monkeypatch.setattr(fk, "_LOADED", OrderedDict())
     built: list[str] = []
 
     def fake(model: FleetModel, space, *, objective: Objective):  # type: ignore[no-untyped-def]
@@ -111,3 +112,19 @@ def test_the_cache_is_keyed_on_objective_prices_catalog_slo_and_space(
     _, cached = fk.cached_fleet_knowledge(FleetModel(load_catalog()), SPACE, objective=again)
     assert cached and len(built) == 1 + len(changes)
     assert len(list((tmp_path / "knowledge").glob("fleet-*.kb.json.gz"))) == 1 + len(changes)
+
+
+def test_only_the_most_recently_used_knowledge_bases_stay_in_memory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from falcon_operator.fleet import knowledge as fk
+
+    monkeypatch.setattr(fk, "_LOADED", OrderedDict())
+    monkeypatch.setattr(fk, "LOADED_MAX", 2)
+    kbs = [object() for _ in range(3)]
+    for i, kb in enumerate(kbs):
+        fk._keep(tmp_path / f"{i}.kb", kb)  # type: ignore[arg-type]
+    assert list(fk._LOADED) == [tmp_path / "1.kb", tmp_path / "2.kb"]  # the oldest dropped
+    fk._keep(tmp_path / "1.kb", kbs[1])  # used again: now the newest
+    fk._keep(tmp_path / "3.kb", kbs[0])  # type: ignore[arg-type]
+    assert list(fk._LOADED) == [tmp_path / "1.kb", tmp_path / "3.kb"]

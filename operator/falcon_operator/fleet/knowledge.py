@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -184,7 +185,18 @@ def fleet_knowledge(
 
 
 #: knowledge bases read or built by this process, by cache file (read-only once built)
-_LOADED: dict[Path, Knowledge] = {}
+_LOADED: OrderedDict[Path, Knowledge] = OrderedDict()
+#: knowledge bases kept in memory (most recently used): an operator whose searches use many
+#: different spaces keeps only these, and reads the others back from the disk cache
+LOADED_MAX = 8
+
+
+def _keep(path: Path, kb: Knowledge) -> Knowledge:
+    _LOADED[path] = kb
+    _LOADED.move_to_end(path)
+    while len(_LOADED) > LOADED_MAX:
+        _LOADED.popitem(last=False)
+    return kb
 
 
 def cache_dir() -> Path:
@@ -230,11 +242,10 @@ def cached_fleet_knowledge(
     key = knowledge_key(model, space, objective)
     path = cache_dir() / f"fleet-{hashlib.sha256(key.encode()).hexdigest()[:16]}.kb.json.gz"
     if path in _LOADED:  # every search of an operator with the same space: one read
-        return _LOADED[path], True
+        return _keep(path, _LOADED[path]), True
     if path.is_file():
         try:
-            _LOADED[path] = Knowledge.load(path)
-            return _LOADED[path], True
+            return _keep(path, Knowledge.load(path)), True
         except (KnowledgeError, OSError, ValueError):
             pass  # a stale or damaged cache entry: rebuild it
     kb = fleet_knowledge(model, space, objective=objective)
@@ -242,7 +253,7 @@ def cached_fleet_knowledge(
     try:
         kb.save(tmp)
         os.replace(tmp, path)  # atomic: a concurrent reader never sees half a file
-        _LOADED[path] = kb
+        _keep(path, kb)
     except OSError:
         tmp.unlink(missing_ok=True)
     return kb, False
