@@ -68,11 +68,12 @@ lint: $(STAMP) ## ruff, and the import contracts of pyproject.toml (layers; see 
 typecheck: $(STAMP) ## mypy --strict on both packages
 	$(VENV)/bin/mypy
 
-docs: $(STAMP) ## regenerate docs/crd-reference.md, README's Layout, docs/architecture.md's layers and troubleshooting's failure kinds (tests fail while stale)
+docs: $(STAMP) ## regenerate docs/crd-reference.md, README's Layout, docs/architecture.md's layers, troubleshooting's failure kinds and the shipped source-model profiles (tests fail while stale)
 	$(PY) -m falcon_operator.crd_reference
 	$(PY) tests/docs_layout.py
 	$(PY) -m falcon_operator.core.failure_doc
 	$(PY) -m falcon_operator.bench.ablation_doc
+	$(PY) -m falcon_operator.fleet.profiles
 
 CHART := charts/falcon-operator
 

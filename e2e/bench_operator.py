@@ -259,6 +259,7 @@ def history(b: Bench, args: argparse.Namespace) -> dict[str, Any]:
         "limit_bytes": LIMIT_BYTES,
         "history_share_of_limit": round(report["history_bytes"] / LIMIT_BYTES, 3),
         "duplicate_configs": report["duplicate_configs"],
+        "operator_peak_rss_mb": round(figures["peak"], 1),
     }
     return result
 

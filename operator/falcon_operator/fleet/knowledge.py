@@ -17,14 +17,11 @@ import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-import onnx
 from numpy.typing import NDArray
 
 from falcon_operator import __version__
@@ -34,9 +31,11 @@ from falcon_operator.core.knobs import BATCH, CPUS, GPU, GPU_MEMORY, POWER
 from falcon_operator.core.objective import Objective
 from falcon_operator.core.space import Space
 from falcon_operator.fleet.backend import FleetBackend
-from falcon_operator.fleet.models import SOURCES, Builder
+from falcon_operator.fleet.models import SOURCES
 from falcon_operator.fleet.performance import FleetModel, OperatorLoad, Workload
-from falcon_operator.fleet.workload import workload_from_onnx
+from falcon_operator.fleet.profiles import ProfiledModel as ProfiledModel
+from falcon_operator.fleet.profiles import profile_models as profile_models
+from falcon_operator.fleet.profiles import shipped_source_profiles
 from falcon_operator.knowledge.base import Knowledge, KnowledgeSettings, build_knowledge
 from falcon_operator.knowledge.curves import Curve
 from falcon_operator.knowledge.tables import Table
@@ -50,27 +49,6 @@ CURVE_PAIRS = (
     ("CPUcores-power", CPUS, POWER),
     ("CPUcores-GPUmem", CPUS, GPU_MEMORY),
 )
-
-
-@dataclass(frozen=True)
-class ProfiledModel:
-    """A model as offline profiling sees it: its fleet workload and operator time shares."""
-
-    name: str
-    workload: Workload
-    shares: Mapping[str, float]
-
-
-def profile_models(builders: Mapping[str, Builder]) -> list[ProfiledModel]:
-    """Workload and operator shares of every builder's model (via a temporary ONNX file)."""
-    out: list[ProfiledModel] = []
-    with tempfile.TemporaryDirectory(prefix="falcon-fleet-") as tmp:
-        for name, build in builders.items():
-            path = Path(tmp) / f"{name}.onnx"
-            onnx.save(build(), path)
-            w, profile = workload_from_onnx(path)
-            out.append(ProfiledModel(name, replace(w, name=name), profile.shares()))
-    return out
 
 
 def measured_table(backend: FleetBackend, space: Space, *, name: str) -> Table:
@@ -169,7 +147,7 @@ def fleet_knowledge(
 ) -> Knowledge:
     """The knowledge base of ``sources`` (default: every model of ``fleet.models.SOURCES``)
     profiled on ``space`` and scored by ``objective`` (metric, prices, SLO)."""
-    profiled = list(sources) if sources is not None else profile_models(SOURCES)
+    profiled = list(sources) if sources is not None else shipped_source_profiles()
     tables = [
         measured_table(FleetBackend(p.workload, model, objective=objective), space, name=p.name)
         for p in profiled
