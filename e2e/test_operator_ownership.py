@@ -20,6 +20,7 @@ from falcon_e2e.operator import (
     OperatorProcess,
     condition,
     create_search,
+    search_manifest,
     wait_search,
 )
 from kubernetes import client
@@ -31,20 +32,9 @@ FAST = {"measurementSeconds": 1, "warmupSeconds": 0.5, "windows": 3, "maxTrials"
 
 
 def _search(name: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "autoconfig.falcon.io/v1alpha1",
-        "kind": "InferenceConfigSearch",
-        "metadata": {"name": name},
-        "spec": {
-            "model": {
-                "name": "resnet-mini",
-                "configMapRef": {"name": "resnet-mini-model", "key": "model.onnx"},
-            },
-            "searchSpace": {"gpus": [{"type": "T4"}], "cpus": [2], "batchSizes": [4]},
-            "budget": FAST,
-            "output": {"mode": "Apply", "deploymentName": "serving"},
-        },
-    }
+    space = {"gpus": [{"type": "T4"}], "cpus": [2], "batchSizes": [4]}
+    output = {"mode": "Apply", "deploymentName": "serving"}
+    return search_manifest(name, {"searchSpace": space, "budget": FAST, "output": output})
 
 
 def _foreign(apps: client.AppsV1Api, namespace: str) -> client.V1Deployment:

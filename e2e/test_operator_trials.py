@@ -13,6 +13,7 @@ from falcon_e2e.operator import (
     condition,
     create_search,
     history_records,
+    search_manifest,
     wait_search,
 )
 from kubernetes import client
@@ -29,21 +30,7 @@ FAST = {
 def _search(
     name: str, space: dict[str, Any], budget: dict[str, Any], **extra: Any
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "apiVersion": "autoconfig.falcon.io/v1alpha1",
-        "kind": "InferenceConfigSearch",
-        "metadata": {"name": name},
-        "spec": {
-            "model": {
-                "name": "resnet-mini",
-                "configMapRef": {"name": "resnet-mini-model", "key": "model.onnx"},
-            },
-            "searchSpace": space,
-            "budget": FAST | budget,
-            **extra,
-        },
-    }
-    return body
+    return search_manifest(name, {"searchSpace": space, "budget": FAST | budget, **extra})
 
 
 def test_configuration_without_a_pool_is_infeasible_and_the_search_goes_on(

@@ -127,6 +127,21 @@ def model_configmap(
     )
 
 
+def search_manifest(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """An InferenceConfigSearch of the shipped ResNet-mini (ConfigMap resnet-mini-model, the
+    ``model`` fixture's) with ``spec``'s other sections."""
+    model = {
+        "name": "resnet-mini",
+        "configMapRef": {"name": "resnet-mini-model", "key": "model.onnx"},
+    }
+    return {
+        "apiVersion": "autoconfig.falcon.io/v1alpha1",
+        "kind": "InferenceConfigSearch",
+        "metadata": {"name": name},
+        "spec": {"model": model, **spec},
+    }
+
+
 def get_search(api: client.CustomObjectsApi, ns: str, name: str) -> dict[str, Any]:
     obj: dict[str, Any] = api.get_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name)
     return obj
