@@ -3,8 +3,9 @@
 Every other e2e test tests the product (operator, chart, CRD, trials, recommendation) on top of
 the environment; these few check only what those tests take for granted, each with a message
 that names what is missing: the pinned tools from the version-keyed cache, the control plane's
-controller manager and scheduler running (a busy host can make the controller manager give up
-at start-up; then no namespace gets its ServiceAccount), every KWOK node pool of
+controller manager and scheduler running without leader election (a busy host can make the
+controller manager give up at start-up, then no namespace gets its ServiceAccount; with leader
+election both exit when the API server pauses), every KWOK node pool of
 ``e2e/cluster/nodepools.yaml`` Ready as declared, the real node real-0 Ready as declared, and
 ``node.sh up`` refusing, with the reason, to run where the host cannot (no CAP_NET_ADMIN).
 """
@@ -13,10 +14,9 @@ from __future__ import annotations
 
 import json
 import subprocess
-from datetime import UTC, datetime
 
 import pytest
-from falcon_e2e.cluster import REPO, Cluster, versions, wait_for
+from falcon_e2e.cluster import REPO, Cluster, versions
 from falcon_e2e.nodepools import (
     GPU_RESOURCE,
     GPU_TAINT,
@@ -61,30 +61,21 @@ def test_the_tools_are_the_pinned_versions(cluster: Cluster) -> None:
 
 
 @pytest.mark.parametrize("component", ["kube-controller-manager", "kube-scheduler"])
-def test_the_control_plane_component_runs(
-    cluster: Cluster, api_client: client.ApiClient, component: str
-) -> None:
-    """Both hold their leader Lease in kube-system and renew it every few seconds."""
-    leases = client.CoordinationV1Api(api_client)
-
-    def renewed() -> bool:
-        try:
-            spec = leases.read_namespaced_lease(component, "kube-system").spec
-        except client.ApiException:
-            return False
-        return spec.renew_time is not None and (
-            (datetime.now(UTC) - spec.renew_time).total_seconds() < 20
-        )
-
-    try:
-        wait_for(renewed, timeout=30, interval=1, what=f"{component} renewing its Lease")
-    except TimeoutError:
-        log = cluster.kubeconfig.parent / "logs" / f"{component}.log"
+def test_the_control_plane_component_runs(cluster: Cluster, component: str) -> None:
+    """Both run, without leader election: with it, an API server that stops answering for a
+    lease period (``make bench-operator`` pauses it for 30 s) makes them exit for good."""
+    found = cluster.process(component)
+    log = cluster.kubeconfig.parent / "logs" / f"{component}.log"
+    if found is None:
         pytest.fail(
-            f"{component} is not running (its Lease kube-system/{component} was not renewed "
-            f"in 30 s): see {log}; `make cluster-down cluster-up` starts a fresh control plane",
+            f"{component} is not running: see {log}; `make cluster-down cluster-up` starts a "
+            f"fresh control plane",
             pytrace=False,
         )
+    assert "--leader-elect=false" in found[1], (
+        f"{component} runs with leader election (a cluster made by an older cluster.sh?): "
+        f"`make cluster-down cluster-up`"
+    )
 
 
 def test_every_node_pool_is_ready_as_declared(core: client.CoreV1Api) -> None:

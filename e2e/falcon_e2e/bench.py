@@ -17,12 +17,10 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from kubernetes import client
@@ -117,14 +115,11 @@ def operator_requests(delta: Counter[Key], *, own: Counter[Key]) -> Counter[str]
 
 
 def apiserver_pid(cluster: Cluster) -> int:
-    """The pid of the cluster's kube-apiserver (its kubeconfig's cluster directory)."""
-    where = str(cluster.kubeconfig.parent)
-    out = subprocess.run(["pgrep", "-f", "kube-apiserver"], capture_output=True, text=True)
-    for pid in out.stdout.split():
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        if "kube-apiserver" in cmd.split(" ")[0] and where in cmd:
-            return int(pid)
-    raise RuntimeError(f"no kube-apiserver process of {where}")
+    """The pid of the cluster's kube-apiserver."""
+    found = cluster.process("kube-apiserver")
+    if found is None:
+        raise RuntimeError(f"no kube-apiserver process of {cluster.kubeconfig.parent}")
+    return found[0]
 
 
 @contextlib.contextmanager

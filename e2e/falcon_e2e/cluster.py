@@ -94,6 +94,23 @@ class Cluster:
     def stop(self) -> None:
         _sh("down")
 
+    def process(self, component: str) -> tuple[int, str] | None:
+        """(pid, command line) of this cluster's ``component`` process (kube-apiserver,
+        kube-controller-manager, ...; kwokctl runs them from the cluster's directory), or None
+        when it is not running."""
+        where = str(self.kubeconfig.parent)
+        out = subprocess.run(["pgrep", "-f", component], capture_output=True, text=True)
+        for pid in out.stdout.split():
+            try:
+                raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:  # gone meanwhile
+                continue
+            cmd = raw.replace(b"\0", b" ").decode(errors="replace")
+            binary = cmd.split(" ", 1)[0]
+            if binary.endswith(f"/{component}") and where in cmd:
+                return int(pid), cmd
+        return None
+
 
 def up(log: Path) -> Cluster:
     """Bring the cluster up (building binaries if needed) or reuse a running one."""
