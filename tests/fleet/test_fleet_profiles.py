@@ -30,8 +30,17 @@ def test_the_document_round_trips() -> None:
 
 
 def test_the_fleet_knowledge_starts_from_the_shipped_profiles(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from falcon_operator.core.catalog import load_catalog
+    from falcon_operator.core.objective import Objective
+    from falcon_operator.fleet.backend import fleet_space
+    from falcon_operator.fleet.performance import FleetModel
+
     def refuse(*_: object) -> None:
         raise AssertionError("fleet_knowledge profiled the source models again")
 
     monkeypatch.setattr(knowledge, "profile_models", refuse)
-    assert knowledge.shipped_source_profiles is shipped_source_profiles
+    catalog = load_catalog()
+    space = fleet_space(catalog, gpus=["T4"], mig=False, batches=(1, 8))
+    kb = knowledge.fleet_knowledge(FleetModel(catalog), space, objective=Objective.of(catalog))
+    assert sorted(kb.profiles) == sorted(SOURCES)
+    assert kb.profiles["bert-s"] == dict(shipped_source_profiles()[3].shares)
