@@ -57,20 +57,6 @@ LIMIT_BYTES = 1024 * 1024
 TERMINAL = ("Succeeded", "Failed")
 
 
-def operator_metric(op: OperatorProcess, name: str) -> float:
-    """One sample of the operator's own /metrics (0 when absent)."""
-    from urllib.request import urlopen
-
-    from prometheus_client.parser import text_string_to_metric_families
-
-    text = urlopen(f"http://127.0.0.1:{op.metrics_port}/metrics", timeout=10).read().decode()
-    for family in text_string_to_metric_families(text):
-        for s in family.samples:
-            if s.name == name:
-                return float(s.value)
-    return 0.0
-
-
 class Bench:
     """The cluster, the API clients and the bench's own request count."""
 
@@ -175,8 +161,8 @@ def many(b: Bench, args: argparse.Namespace, *, pause: bool) -> dict[str, Any]:
     log = b.work / f"operator-{'pause' if pause else 'many'}.log"
     op = OperatorProcess(b.cluster.kubeconfig, namespaces, log, "--poll-seconds", "2").start()
     time.sleep(5)  # imports and the knowledge base
-    before, cpu0, sim0 = bench.ApiRequests.snapshot(b.cluster), op.sample().cpu_s, 0.0
-    sim0 = operator_metric(op, "falcon_simulation_cpu_seconds_total")
+    before, cpu0 = bench.ApiRequests.snapshot(b.cluster), op.sample().cpu_s
+    sim0 = op.metric("falcon_simulation_cpu_seconds_total")
     b.own.clear()
     names = set()
     for i in range(args.searches):
@@ -191,7 +177,7 @@ def many(b: Bench, args: argparse.Namespace, *, pause: bool) -> dict[str, Any]:
     )  # fmt: skip
     delta = bench.ApiRequests.snapshot(b.cluster).since(before)
     cpu = op.sample().cpu_s - cpu0
-    sim = operator_metric(op, "falcon_simulation_cpu_seconds_total") - sim0
+    sim = op.metric("falcon_simulation_cpu_seconds_total") - sim0
     requests = bench.operator_requests(delta, own=b.own)
     reports = [bench.search_report(b.core, o) for o in objs]
     b.drop(op, namespaces)

@@ -26,7 +26,7 @@ from typing import Any
 from kubernetes import client
 from prometheus_client.parser import text_string_to_metric_families
 
-from falcon_e2e.cluster import Cluster
+from falcon_e2e.cluster import Cluster, wait_for
 from falcon_e2e.nodepools import Gpu, Pool, load
 
 Key = tuple[str, str, str, str]  # (group, resource, subresource, verb)
@@ -135,14 +135,17 @@ def paused(pid: int) -> Iterator[None]:
 
 def wait_ready(core: client.CoreV1Api, timeout: float = 60.0) -> float:
     """Seconds until the API server answers again."""
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < timeout:
+
+    def answers() -> bool:
         try:
             core.list_namespace(limit=1, _request_timeout=5)
-            return time.monotonic() - t0
         except Exception:  # anything but an answer: not yet
-            time.sleep(0.5)
-    raise TimeoutError(f"the API server did not answer within {timeout} s")
+            return False
+        return True
+
+    t0 = time.monotonic()
+    wait_for(answers, timeout=timeout, interval=0.5, what="the API server to answer")
+    return time.monotonic() - t0
 
 
 def search_report(core: client.CoreV1Api, obj: dict[str, Any]) -> dict[str, Any]:

@@ -10,11 +10,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
+from prometheus_client.parser import text_string_to_metric_families
 
 from falcon_e2e.cluster import REPO, wait_for
 
@@ -91,6 +93,16 @@ class OperatorProcess:
     def sample(self) -> Usage:
         self.last_usage = usage(self.pid)
         return self.last_usage
+
+    def metric(self, name: str) -> float:
+        """One sample of the operator's own /metrics (0 when absent)."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        text = urllib.request.urlopen(url, timeout=10).read().decode()
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name:
+                    return float(sample.value)
+        return 0.0
 
     def kill(self) -> None:
         """SIGKILL: no cleanup at all, as when a node dies."""

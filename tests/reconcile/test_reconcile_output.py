@@ -183,3 +183,23 @@ def test_with_a_throughput_target_the_deployment_has_the_replicas_that_serve_it(
     assert 0 < best["rps"] < 20000.0  # one replica cannot serve the target
     replicas = api.applied[1]["spec"]["replicas"]
     assert replicas == math.ceil(20000.0 / best["rps"]) > 1  # not spec.output.replicas
+
+
+class ApplyConflicts(FakeKube):
+    async def apply(self, body: dict[str, Any], *, force: bool = False) -> None:
+        if body["kind"] == "Deployment" and not force:
+            raise PermanentError(
+                'apply Deployment: 409 Apply failed with 1 conflict: conflict with "gitops-tool":'
+                " .spec.replicas",
+                reason="ApplyConflict",
+            )
+        await super().apply(body, force=force)
+
+
+def test_a_field_another_manager_owns_fails_the_search_with_the_way_out() -> None:
+    api = ApplyConflicts()
+    _foreign(api, "serving", {ACCEPT_FROM_ANNOTATION: "resnet-mini"})
+    fin = _search(api, {"mode": "Apply", "deploymentName": "serving"})
+    assert fin is not None and (fin.phase, fin.reason) == ("Failed", "ApplyConflict")
+    assert 'conflict with "gitops-tool": .spec.replicas' in fin.message
+    assert f"{ACCEPT_FORCE_ANNOTATION}=true" in fin.message

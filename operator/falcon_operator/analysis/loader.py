@@ -6,6 +6,7 @@ Every way a file can be unusable ends as a one-line :class:`ModelError`, never a
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import onnx
@@ -40,19 +41,27 @@ def _declared_elements(value: onnx.ValueInfoProto) -> tuple[int, list[str]]:
     return total, shape
 
 
+def _refuse_oversized(
+    tensors: Iterable[tuple[str, onnx.ValueInfoProto]], *, verb: str, source: str
+) -> None:
+    """ModelError naming the first (kind, tensor) of more than :data:`MAX_ELEMENTS` elements
+    per request ("input 'x' declares ...", "intermediate tensor 'y' has ...")."""
+    for kind, value in tensors:
+        total, shape = _declared_elements(value)
+        if total > MAX_ELEMENTS:
+            raise ModelError(
+                f"{source}: {kind} {value.name!r} {verb} {total:,} elements per request "
+                f"(shape [{', '.join(shape)}]), over the limit of {MAX_ELEMENTS:,} (2^31)"
+            )
+
+
 def check_tensor_sizes(model: onnx.ModelProto, *, source: str = "model") -> None:
     """Refuse a declared input or output of more than :data:`MAX_ELEMENTS` elements per
     request, naming it (a hostile or broken model, not one a configuration can serve)."""
     weights = {t.name for t in model.graph.initializer}
     declared = [("input", i) for i in model.graph.input if i.name not in weights]
     declared += [("output", o) for o in model.graph.output]
-    for kind, value in declared:
-        total, shape = _declared_elements(value)
-        if total > MAX_ELEMENTS:
-            raise ModelError(
-                f"{source}: {kind} {value.name!r} declares {total:,} elements per request "
-                f"(shape [{', '.join(shape)}]), over the limit of {MAX_ELEMENTS:,} (2^31)"
-            )
+    _refuse_oversized(declared, verb="declares", source=source)
 
 
 def default_opset(model: onnx.ModelProto) -> int | None:
@@ -95,13 +104,9 @@ def prepare_model(model: onnx.ModelProto, *, source: str = "model") -> onnx.Mode
         inferred = onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False)
     except (onnx.shape_inference.InferenceError, ValueError, RuntimeError) as exc:
         raise ModelError(f"{source}: shape inference failed: {one_line(exc)}") from exc
-    for value in inferred.graph.value_info:  # what the declared sizes imply inside the graph
-        total, shape = _declared_elements(value)
-        if total > MAX_ELEMENTS:
-            raise ModelError(
-                f"{source}: intermediate tensor {value.name!r} has {total:,} elements per "
-                f"request (shape [{', '.join(shape)}]), over the limit of {MAX_ELEMENTS:,} (2^31)"
-            )
+    # what the declared sizes imply inside the graph
+    inside = [("intermediate tensor", v) for v in inferred.graph.value_info]
+    _refuse_oversized(inside, verb="has", source=source)
     return inferred
 
 

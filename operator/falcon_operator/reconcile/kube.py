@@ -23,15 +23,8 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
 from falcon_operator.core.errors import PermanentError, TransientError
-from falcon_operator.spec.constants import (
-    ACCEPT_FORCE_ANNOTATION,
-    API_VERSION,
-    FIELD_MANAGER,
-    GROUP,
-    KIND,
-    PLURAL,
-    VERSION,
-)
+from falcon_operator.reconcile.ownership import APPLY_CONFLICT
+from falcon_operator.spec.constants import API_VERSION, FIELD_MANAGER, GROUP, KIND, PLURAL, VERSION
 from falcon_operator.trials.manifest import SearchRef
 
 log = logging.getLogger(__name__)
@@ -225,7 +218,7 @@ class Kube:
     async def apply(self, body: Obj, *, force: bool = False) -> None:
         """Server-side apply a ConfigMap or Deployment (field manager falcon-operator). Not
         forced by default: a field another manager owns is a conflict (409), a PermanentError
-        with reason ApplyConflict whose message lists the fields and their managers."""
+        with reason ApplyConflict whose message (the API's) lists the fields and managers."""
         meta = body["metadata"]
         kind, name, ns = body["kind"], meta["name"], meta["namespace"]
         fn = {
@@ -246,12 +239,7 @@ class Kube:
         except TransientError as exc:
             if exc.reason != "Conflict":
                 raise
-            raise PermanentError(
-                f"{exc}; another field manager owns these fields. Let the operator take them "
-                f"over by annotating the Deployment {ACCEPT_FORCE_ANNOTATION}=true, or stop "
-                f"the other manager from setting them (docs/security.md)",
-                reason="ApplyConflict",
-            ) from None
+            raise PermanentError(str(exc), reason=APPLY_CONFLICT) from None
 
     # -- events ------------------------------------------------------------------------------------
     async def event(self, ref: SearchRef, type_: str, reason: str, message: str) -> None:

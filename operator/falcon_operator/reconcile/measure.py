@@ -18,7 +18,6 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
-from falcon_operator import telemetry
 from falcon_operator.core.errors import MetricsError
 from falcon_operator.core.knobs import BATCH
 from falcon_operator.core.records import FailureKind, TrialRecord
@@ -56,11 +55,8 @@ async def simulated(
 ) -> TrialRecord:
     """A simulated trial on the ready pod ``view`` (fresh or reused): the fleet's measurement."""
     assert ctx.sim is not None
-    with telemetry.simulating():
-        fault = ctx.sim.fault_for(launch.config)
-    if fault is not None:  # a reused pod asked for a batch too large
-        with telemetry.simulating():
-            return ctx.sim.record(launch.config)
+    if ctx.sim.fault_for(launch.config) is not None:  # a reused pod asked for a batch too large
+        return ctx.sim.record(launch.config)
     deadline = time.monotonic() + ctx.sim.trial_seconds(ctx.resolved.spec.budget)
     while True:
         current = await _look(kube, ctx, launch, view)
@@ -73,8 +69,7 @@ async def simulated(
         if left <= 0:
             break
         await asyncio.sleep(min(settings.poll_s, left))
-    with telemetry.simulating():
-        return ctx.sim.record(launch.config)
+    return ctx.sim.record(launch.config)
 
 
 def reused_runner_args(

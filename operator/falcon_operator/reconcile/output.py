@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from falcon_operator.core.errors import PermanentError
 from falcon_operator.core.records import TrialRecord
 from falcon_operator.recommend.deployment import DeploymentOptions, to_yaml
 from falcon_operator.recommend.serving import recommendation_manifests
 from falcon_operator.reconcile.kube import Kube
-from falcon_operator.reconcile.ownership import marked, plan_writes
+from falcon_operator.reconcile.ownership import APPLY_CONFLICT, conflict, marked, plan_writes
 from falcon_operator.spec.resolve import ResolvedSearch
 from falcon_operator.trials.manifest import SearchRef
 from falcon_operator.trials.naming import common_labels, recommendation_configmap
@@ -84,5 +85,10 @@ async def apply_owned(kube: Kube, ref: SearchRef, configmap: Obj, deployment: Ob
         configmap_name=cm_name,
         namespace=ns,
     )
-    await kube.apply(marked(configmap, cm_plan, ref.name), force=cm_plan.force)
-    await kube.apply(marked(deployment, dep_plan, ref.name), force=dep_plan.force)
+    try:
+        await kube.apply(marked(configmap, cm_plan, ref.name), force=cm_plan.force)
+        await kube.apply(marked(deployment, dep_plan, ref.name), force=dep_plan.force)
+    except PermanentError as exc:
+        if exc.reason != APPLY_CONFLICT:
+            raise
+        raise conflict(str(exc)) from None

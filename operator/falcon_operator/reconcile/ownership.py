@@ -35,8 +35,10 @@ from falcon_operator.spec.constants import (
 Obj = dict[str, Any]
 #: condition reason of a refused write
 NOT_OWNED = "DeploymentNotOwned"
-#: the reasons a search fails with when ownership stops its write (ApplyConflict: reconcile/kube.py)
-OWNERSHIP_REASONS = (NOT_OWNED, "ApplyConflict")
+#: condition reason of an apply that would take fields another field manager owns
+APPLY_CONFLICT = "ApplyConflict"
+#: the reasons a search fails with when ownership stops its write
+OWNERSHIP_REASONS = (NOT_OWNED, APPLY_CONFLICT)
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,16 @@ def refusal(what: str, namespace: str, deployment: str, search: str) -> str:
         f"kubectl -n {namespace} annotate deployment {deployment} "
         f"{ACCEPT_FROM_ANNOTATION}={search} (docs/security.md), or choose another "
         f"spec.output.deploymentName"
+    )
+
+
+def conflict(api_message: str) -> PermanentError:
+    """An ApplyConflict with the way out: the force opt-in, or the other manager backing off."""
+    return PermanentError(
+        f"{api_message}; another field manager owns these fields. Let the operator take them "
+        f"over by annotating the Deployment {ACCEPT_FORCE_ANNOTATION}=true, or stop the other "
+        f"manager from setting them (docs/security.md)",
+        reason=APPLY_CONFLICT,
     )
 
 

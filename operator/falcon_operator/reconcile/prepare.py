@@ -157,14 +157,14 @@ async def prepare(
         if settings.simulate is not None:
             if path is None or workload is None:
                 raise SpecError("simulated trials need the model in spec.model.configMapRef")
-            with telemetry.simulating():
-                sim = SimulatedFleet(
-                    workload,
-                    settings.simulate,
-                    objective=resolved.objective,
-                    seed=spec.algorithm.seed,
-                    catalog=resolved.catalog,
-                )
+            sim = SimulatedFleet(
+                workload,
+                settings.simulate,
+                objective=resolved.objective,
+                seed=spec.algorithm.seed,
+                catalog=resolved.catalog,
+                observe_cpu=telemetry.simulation_took,
+            )
         annotations = (body.get("metadata") or {}).get("annotations") or {}
         faults = FaultPlan.parse(annotations.get(SIMULATED_FAULT_ANNOTATION) if sim else None)
     except BaseException:

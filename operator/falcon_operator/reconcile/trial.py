@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from falcon_operator import telemetry
 from falcon_operator.core.numbers import objective, plain
 from falcon_operator.core.records import FailureKind, Outcome, TrialRecord
 from falcon_operator.reconcile import measure
@@ -103,8 +102,7 @@ class TrialRunner:
         ctx, ns = self.ctx, self.ctx.ref.namespace
         fault = ctx.faults.fault(launch.index)
         if ctx.sim is not None and fault is None:
-            with telemetry.simulating():
-                fault = ctx.sim.fault_for(launch.config)
+            fault = ctx.sim.fault_for(launch.config)
         body = trial_pod(
             ctx.resolved,
             ctx.ref,

@@ -101,10 +101,13 @@ def resolve(
         target_rps=o.target_rps,
         host_memory_gib=spec.search_space.host_memory_gib,
     )
-    free = sorted(
-        {str(g) for g in space.knob(GPU).values for c in space.knob(CPUS).values
-         if objective.cost_per_hour({GPU: g, CPUS: c}) <= 0}
-    )  # fmt: skip
+    # the cheapest configuration of a GPU has its fewest cores
+    fewest = min(space.knob(CPUS).values)
+    free = [
+        str(g)
+        for g in space.knob(GPU).values
+        if objective.cost_per_hour({GPU: g, CPUS: fewest}) <= 0
+    ]
     if free:
         raise SpecError(
             f"spec.objective.prices: configurations on {free} would cost nothing per hour (the "

@@ -12,8 +12,10 @@ creation, so the KWOK stage fails its pod as OOMKilled, as a real one would.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from falcon_operator.core.catalog import Catalog, load_catalog
@@ -59,7 +61,10 @@ def simulated_record(
 
 
 class SimulatedFleet:
-    """The simulated fleet of one search: its model's workload, SLO and measurement seed."""
+    """The simulated fleet of one search: its model's workload, SLO and measurement seed.
+
+    ``observe_cpu`` is told the CPU seconds (this thread's) of every measurement, so that the
+    operator can count the stand-in for Triton apart from its own work."""
 
     def __init__(
         self,
@@ -69,16 +74,29 @@ class SimulatedFleet:
         objective: Objective | None = None,
         seed: int,
         catalog: Catalog | None = None,
+        observe_cpu: Callable[[float], None] | None = None,
     ) -> None:
         self.settings = settings
-        self.backend = FleetBackend(
-            workload, FleetModel(catalog or load_catalog()), objective=objective, seed=seed
-        )
+        self.observe_cpu = observe_cpu
+        with self._timed():
+            self.backend = FleetBackend(
+                workload, FleetModel(catalog or load_catalog()), objective=objective, seed=seed
+            )
+
+    @contextlib.contextmanager
+    def _timed(self) -> Iterator[None]:
+        t0 = time.thread_time()
+        try:
+            yield
+        finally:
+            if self.observe_cpu is not None:
+                self.observe_cpu(max(time.thread_time() - t0, 0.0))
 
     def fault_for(self, config: Mapping[str, Value]) -> str | None:
         """``oom`` (the KWOK fault label) when the configuration's batch does not fit its GPU
         memory, as the simulated fleet measures it, else None."""
-        failure = self.backend.measure(config, noisy=False).failure
+        with self._timed():
+            failure = self.backend.measure(config, noisy=False).failure
         return FailureKind.OOM.value if failure is FailureKind.OOM else None
 
     def trial_seconds(self, budget: BudgetSpec) -> float:
@@ -90,6 +108,6 @@ class SimulatedFleet:
     def record(self, config: Mapping[str, Value]) -> TrialRecord:
         """What the simulated fleet measures for ``config`` (``falcon search``'s measurement),
         judged by the search's objective."""
-        return simulated_record(
-            config, self.backend.measure(config), objective=self.backend.objective
-        )
+        with self._timed():
+            measured = self.backend.measure(config)
+        return simulated_record(config, measured, objective=self.backend.objective)
