@@ -10,7 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from falcon_operator.metrics import ScrapeError, TritonMetrics, metrics_url, scrape
+from falcon_operator.metrics import (
+    ScrapeError,
+    Snapshot,
+    TritonMetrics,
+    metrics_url,
+    scrape,
+    scrape_settled,
+)
 
 DATA = Path(__file__).parent / "data"
 
@@ -78,6 +85,38 @@ def test_measure_takes_two_scrapes_around_the_window(server: _Server) -> None:
     m = metrics.measure(10.0, model="resnet50", version="1", sleep=slept.append)
     assert slept == [10.0]
     assert m.request_rps == pytest.approx(200.0) and m.avg_batch_size == pytest.approx(8.0)
+
+
+def _success(snapshot: Snapshot) -> float:
+    return sum(
+        s.value for s in snapshot.model_samples("nv_inference_request_success", model="resnet50")
+    )
+
+
+def test_a_settled_scrape_waits_until_the_counters_stop_moving(server: _Server) -> None:
+    after = (DATA / "triton_after.txt").read_bytes()
+    server.bodies.append(after)  # before, after, after: the second and third scrapes agree
+    slept: list[float] = []
+    snap = scrape_settled(_url(server), model="resnet50", pause_s=0.25, sleep=slept.append)
+    assert slept == [0.25, 0.25] and _success(snap) == 3600
+    assert server.bodies == [after]  # all three bodies were read
+
+
+def test_a_settled_scrape_of_still_counters_takes_two_scrapes(server: _Server) -> None:
+    server.bodies = [(DATA / "triton_before.txt").read_bytes()]
+    slept: list[float] = []
+    snap = scrape_settled(_url(server), model="resnet50", sleep=slept.append)
+    assert len(slept) == 1 and _success(snap) == 1100
+
+
+def test_a_settled_scrape_gives_up_after_its_longest_wait(server: _Server) -> None:
+    before, after = server.bodies
+    server.bodies = [before, after] * 10  # a model still being served never settles
+    ticks = iter(0.5 * t for t in range(100))  # a scrape reads the clock twice, the check once
+    slept: list[float] = []
+    snap = scrape_settled(_url(server), model="resnet50", max_wait_s=3.0,
+                          clock=lambda: next(ticks), sleep=slept.append)  # fmt: skip
+    assert len(slept) == 2 and _success(snap) == 1100  # the third scrape, past the deadline
 
 
 def test_http_errors_are_scrape_errors(server: _Server) -> None:

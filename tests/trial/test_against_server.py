@@ -2,7 +2,8 @@
 
 ``capped`` holds each execution 10 ms on each of two instances, so it serves at most 200
 requests/s; ResNet-mini runs for real on onnxruntime. Request counts are checked against the
-server's own ``nv_inference_*`` counters, read with the operator's parser. Faults are real: a
+server's own ``nv_inference_*`` counters, read with the operator's parser once they settled
+(Triton counts a request just after answering it). Faults are real: a
 server killed with SIGKILL mid-window, a restart on the same ports, a model still loading.
 """
 
@@ -22,7 +23,7 @@ from typing import Any
 import pytest
 from triton_models import CAPPED, CAPPED_RPS, MIXED, SLOW, ServerFactory, write_repository
 
-from falcon_operator.metrics import Snapshot, measure_window, scrape
+from falcon_operator.metrics import Snapshot, measure_window, scrape, scrape_settled
 from falcon_operator.triton.server import TritonServer, command
 from falcon_trial.cli import main
 
@@ -62,13 +63,13 @@ def _one_line_error(stderr: str) -> str:
 def test_saturated_throughput_is_the_capacity_and_every_request_is_counted(
     triton: TritonServer,
 ) -> None:
-    before = scrape(triton.metrics_url)
+    before = scrape_settled(triton.metrics_url, model=CAPPED.name)
     # 2 s windows, a 30% tolerance and a 0.6 floor: with 1 s windows, 20% and 0.75 this failed
     # once in four full runs on two cores shared with builds
     rc, report, _ = _run(triton.url, CAPPED.name, "--concurrency", "8", "--warmup-s", "1",
                          "--window-s", "2", "--max-windows", "8", "--tolerance", "0.3",
                          "--quiet")  # fmt: skip
-    after = scrape(triton.metrics_url)
+    after = scrape_settled(triton.metrics_url, model=CAPPED.name)
     assert rc == 0 and report["result"]["stable"] is True, report["result"]["windows"]
     # the capacity is a ceiling; Triton's and the stub's own overhead per execution, on two
     # busy cores shared with the runner, keeps the server under it (one client at a time
@@ -84,9 +85,9 @@ def test_saturated_throughput_is_the_capacity_and_every_request_is_counted(
 
 @pytest.mark.slow
 def test_a_sweep_stops_at_the_knee_and_latency_grows_past_it(triton: TritonServer) -> None:
-    before = scrape(triton.metrics_url)
+    before = scrape_settled(triton.metrics_url, model=CAPPED.name)
     rc, report, _ = _run(triton.url, CAPPED.name, "--sweep", "64", "--tolerance", "0.3", *FAST)
-    after = scrape(triton.metrics_url)
+    after = scrape_settled(triton.metrics_url, model=CAPPED.name)
     assert rc in (0, 6)
     sweep = report["sweep"]
     steps = {s["concurrency"]: s for s in sweep["steps"]}
@@ -107,10 +108,10 @@ def test_a_sweep_stops_at_the_knee_and_latency_grows_past_it(triton: TritonServe
 
 def test_inputs_follow_the_model_metadata(triton: TritonServer) -> None:
     """``mixed`` fails any request whose tensors do not have its config's shapes (``-1`` = 5)."""
-    before = scrape(triton.metrics_url)
+    before = scrape_settled(triton.metrics_url, model=MIXED.name)
     rc, report, _ = _run(triton.url, MIXED.name, "--dynamic-dim", "5", "--batch-size", "3",
                          "--tolerance", "1.0", *FAST)  # fmt: skip
-    after = scrape(triton.metrics_url)
+    after = scrape_settled(triton.metrics_url, model=MIXED.name)
     assert rc == 0 and report["result"]["errors"] == 0
     m = measure_window(before, after, model=MIXED.name)
     assert m.requests == report["totals"]["requests"] > 0
@@ -203,7 +204,7 @@ def test_a_restarted_server_resets_its_counters_and_serves_the_runner_again(
 ) -> None:
     srv = fresh_server()
     rc, first, _ = _run(srv.url, CAPPED.name, "--tolerance", "1.0", *FAST)
-    before = scrape(srv.metrics_url)
+    before = scrape_settled(srv.metrics_url, model=CAPPED.name)
     assert rc == 0 and _count(before, "nv_inference_request_success") == first["totals"]["requests"]
     _kill(srv)
     again = TritonServer(srv.repository, models=(CAPPED.name,))
@@ -212,7 +213,7 @@ def test_a_restarted_server_resets_its_counters_and_serves_the_runner_again(
     with again:
         restarted = scrape(srv.metrics_url)  # what a scrape right after the restart reads
         rc, second, _ = _run(srv.url, CAPPED.name, "--tolerance", "1.0", *FAST)
-        after = scrape(srv.metrics_url)
+        after = scrape_settled(srv.metrics_url, model=CAPPED.name)
     m = measure_window(before, restarted, model=CAPPED.name, version="1")
     assert m.counter_reset and "nv_inference_request_success" in m.resets
     assert rc == 0 and second["totals"]["requests"] > 0

@@ -22,7 +22,7 @@ from triton_models import (
     ServerFactory,
 )
 
-from falcon_operator.metrics import scrape
+from falcon_operator.metrics import scrape_settled
 from falcon_operator.triton.server import TritonError, TritonServer
 from falcon_trial.cli import main
 
@@ -109,8 +109,9 @@ def test_version_and_help_work_as_a_module() -> None:
 
 
 def _served(srv: TritonServer, model: str) -> int:
-    """Requests the server answered for ``model`` (successes and failures), from its metrics."""
-    snapshot = scrape(srv.metrics_url)
+    """Requests the server answered for ``model`` (successes and failures), from its metrics
+    once they settled."""
+    snapshot = scrape_settled(srv.metrics_url, model=model)
     return round(
         sum(
             s.value

@@ -6,7 +6,6 @@ A missing server root is a test *failure* that says "run make triton", never a s
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,7 @@ import onnxruntime as ort
 import pytest
 import tritonclient.http as http
 
-from falcon_operator.metrics import Snapshot, scrape
-from falcon_operator.metrics import names as n
+from falcon_operator.metrics import Snapshot, scrape_settled
 from falcon_operator.triton.server import TritonError, TritonServer
 
 MODELS = Path(__file__).resolve().parents[2] / "operator" / "falcon_operator" / "data" / "models"
@@ -71,15 +69,6 @@ def reference(onnx_path: Path, name: str, x: np.ndarray[Any, Any]) -> dict[str, 
 
 
 def settled(server: TritonServer, model: str) -> Snapshot:
-    """A scrape once the model's counters stopped moving (Triton counts a request just after
-    answering it, so a scrape right after the last response may miss it)."""
-    last = scrape(server.metrics_url)
-    for _ in range(50):
-        time.sleep(0.1)
-        now = scrape(server.metrics_url)
-        if [s.value for s in now.model_samples(n.REQUEST_SUCCESS, model=model)] == [
-            s.value for s in last.model_samples(n.REQUEST_SUCCESS, model=model)
-        ]:
-            return now
-        last = now
-    raise AssertionError(f"the counters of {model} never settled")
+    """A scrape once the model's counters stopped moving (the operator's own
+    :func:`~falcon_operator.metrics.scrape_settled`)."""
+    return scrape_settled(server.metrics_url, model=model)

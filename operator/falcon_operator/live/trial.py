@@ -138,7 +138,7 @@ class LiveBackend:
         if isinstance(report, TrialRecord):
             return failed(config, FailureKind.RUNNER, f"{report.reason}; runner said: {done}")
         try:
-            window = measure_window(before, metrics.snapshot(), model=MODEL_NAME)
+            window = measure_window(before, metrics.settled(model=MODEL_NAME), model=MODEL_NAME)
         except MetricsError as exc:
             return failed(config, FailureKind.MEASUREMENT, f"Triton's metrics: {exc}")
         return judge(config, report, window, objective=self.objective)

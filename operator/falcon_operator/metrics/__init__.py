@@ -17,7 +17,7 @@ from falcon_operator.metrics.errors import (
     SeriesMissingError,
 )
 from falcon_operator.metrics.measurement import GpuReading, WindowMeasurement
-from falcon_operator.metrics.scrape import TritonMetrics, metrics_url, scrape
+from falcon_operator.metrics.scrape import TritonMetrics, metrics_url, scrape, scrape_settled
 from falcon_operator.metrics.snapshot import Sample, Snapshot, parse_metrics
 from falcon_operator.metrics.window import measure_window
 
@@ -36,4 +36,5 @@ __all__ = [
     "metrics_url",
     "parse_metrics",
     "scrape",
+    "scrape_settled",
 ]

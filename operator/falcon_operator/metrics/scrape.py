@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Collection
 
+from falcon_operator.metrics import names as n
 from falcon_operator.metrics.errors import ScrapeError
 from falcon_operator.metrics.measurement import WindowMeasurement
 from falcon_operator.metrics.snapshot import Snapshot, parse_metrics
@@ -19,6 +20,10 @@ from falcon_operator.metrics.window import OnReset, measure_window
 DEFAULT_PORT = 8002
 DEFAULT_TIMEOUT_S = 5.0
 MAX_BODY_BYTES = 64 * 1024 * 1024
+#: counters that must stop moving before a scrape after a run counts every request of it
+SETTLE_COUNTERS = (n.REQUEST_SUCCESS, n.REQUEST_FAILURE, n.INFERENCE_COUNT)
+SETTLE_PAUSE_S = 0.1
+SETTLE_MAX_S = 2.0
 
 
 def metrics_url(host: str, *, port: int = DEFAULT_PORT) -> str:
@@ -55,6 +60,39 @@ def scrape(
     return parse_metrics(text, taken_at=(start + clock()) / 2)
 
 
+def _request_counts(snapshot: Snapshot, model: str) -> tuple[float, ...]:
+    return tuple(
+        sum(s.value for s in snapshot.model_samples(c, model=model)) for c in SETTLE_COUNTERS
+    )
+
+
+def scrape_settled(
+    url: str,
+    *,
+    model: str,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    pause_s: float = SETTLE_PAUSE_S,
+    max_wait_s: float = SETTLE_MAX_S,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Snapshot:
+    """A snapshot taken once ``model``'s request counters stopped moving.
+
+    Triton counts a request just after it sent the response, so a scrape made right after a
+    client's last answer can miss that request (CI once saw 3,009 counted for 3,010 answered).
+    This scrapes every ``pause_s`` until two scrapes in a row agree on the model's requests and
+    inferences, and returns the later one; after ``max_wait_s`` it returns the last scrape
+    (the model is still being served: the caller's check then tells)."""
+    last = scrape(url, timeout=timeout, clock=clock)
+    deadline = clock() + max_wait_s
+    while True:
+        sleep(pause_s)
+        now = scrape(url, timeout=timeout, clock=clock)
+        if _request_counts(now, model) == _request_counts(last, model) or clock() >= deadline:
+            return now
+        last = now
+
+
 class TritonMetrics:
     """A Triton metrics endpoint: take snapshots, or measure a window of ``seconds``."""
 
@@ -71,6 +109,10 @@ class TritonMetrics:
 
     def snapshot(self) -> Snapshot:
         return scrape(self.url, timeout=self.timeout, clock=self.clock)
+
+    def settled(self, *, model: str) -> Snapshot:
+        """A snapshot once ``model``'s request counters stopped moving (:func:`scrape_settled`)."""
+        return scrape_settled(self.url, model=model, timeout=self.timeout, clock=self.clock)
 
     def measure(
         self,

@@ -6,7 +6,7 @@ size through Triton's repository API). The operator then runs the very same runn
 (:func:`falcon_operator.trials.manifest.runner_args`: the same concurrency sweep, windows and
 SLO; only the URL points at the pod), so every trial of a search follows one load protocol.
 The runner prints its JSON report on stdout. Triton's metrics are scraped right before and
-after the run, so the window covers exactly the runner's requests.
+after the run (once the counters settled), so the window covers exactly the runner's requests.
 """
 
 from __future__ import annotations
@@ -17,9 +17,17 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from falcon_operator.core.errors import MetricsError
-from falcon_operator.metrics import Snapshot, WindowMeasurement, measure_window, metrics_url, scrape
+from falcon_operator.metrics import (
+    Snapshot,
+    WindowMeasurement,
+    measure_window,
+    metrics_url,
+    scrape,
+    scrape_settled,
+)
 
 #: the ``falcon-trial`` console script, run with the operator's interpreter (no PATH lookup)
 RUNNER_COMMAND = (sys.executable, "-m", "falcon_trial")
@@ -57,8 +65,11 @@ def report_text(stdout: bytes) -> str | None:
     return None
 
 
-async def _scrape(url: str) -> tuple[Snapshot | None, str]:
+async def _scrape(url: str, *, settled_for: str = "") -> tuple[Snapshot | None, str]:
+    """A snapshot, or the error; with ``settled_for``, once that model's counters settled."""
     try:
+        if settled_for:
+            return await asyncio.to_thread(partial(scrape_settled, url, model=settled_for)), ""
         return await asyncio.to_thread(scrape, url), ""
     except MetricsError as exc:
         return None, str(exc)
@@ -88,7 +99,7 @@ async def run_load(
     report = report_text(out)
     window = None
     if before is not None:
-        after, error = await _scrape(url)
+        after, error = await _scrape(url, settled_for=model)
         if after is not None:
             try:
                 window = measure_window(before, after, model=model)
