@@ -131,9 +131,9 @@ calibrate: $(STAMP) ## fit of the fleet's per-operator GPU speed ratios to the s
 		--json bench/results/calibration/calibration.json --markdown bench/results/calibration/calibration.md
 
 # the operator bench's scale (docs/operator.md, "The operator under load")
-BENCH_OPERATOR_ARGS ?= --searches 100 --namespaces 10
+BENCH_OPERATOR_ARGS ?= --searches 100 --namespaces 10 --repeat 3
 
-bench-operator: $(STAMP) cluster-tools ## 100 searches over 10 namespaces, an API-server pause, a 500-trial history (bench/results/operator)
+bench-operator: $(STAMP) cluster-tools ## 100 searches over 10 namespaces and an API-server pause (3 runs each), a 500-trial history (bench/results/operator)
 	$(PY) e2e/bench_operator.py $(BENCH_OPERATOR_ARGS)
 
 perf-analyzer: ## NVIDIA's perf_analyzer 2.41 into $(FALCON_CACHE)/perf_analyzer/ (for bench-runner)
