@@ -15,7 +15,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -65,12 +65,10 @@ def report_text(stdout: bytes) -> str | None:
     return None
 
 
-async def _scrape(url: str, *, settled_for: str = "") -> tuple[Snapshot | None, str]:
-    """A snapshot, or the error; with ``settled_for``, once that model's counters settled."""
+async def _scrape(read: Callable[[], Snapshot]) -> tuple[Snapshot | None, str]:
+    """``read()`` off the event loop: its snapshot, or the error."""
     try:
-        if settled_for:
-            return await asyncio.to_thread(partial(scrape_settled, url, model=settled_for)), ""
-        return await asyncio.to_thread(scrape, url), ""
+        return await asyncio.to_thread(read), ""
     except MetricsError as exc:
         return None, str(exc)
 
@@ -81,7 +79,7 @@ async def run_load(
     """Run the runner with ``args`` (their URL pointing at ``host``) and measure Triton's
     counters around it; the runner is killed after ``timeout_s`` or when cancelled."""
     url = metrics_url(host, port=metrics_port)
-    before, error = await _scrape(url)
+    before, error = await _scrape(partial(scrape, url))
     proc = await asyncio.create_subprocess_exec(
         *runner_command(args),
         stdin=asyncio.subprocess.DEVNULL,
@@ -99,7 +97,7 @@ async def run_load(
     report = report_text(out)
     window = None
     if before is not None:
-        after, error = await _scrape(url, settled_for=model)
+        after, error = await _scrape(partial(scrape_settled, url, model=model))
         if after is not None:
             try:
                 window = measure_window(before, after, model=model)
